@@ -1,0 +1,10 @@
+"""Networks: plain ``nn.Module``s built as ``Net(input_shape, num_outputs, **options)``.
+
+Every network takes the shape of one example and the number of outputs as its first two
+arguments, so sizes come from the datamodule and configs only hold the design choices.
+"""
+
+from dlzoo.models.linear import Linear
+from dlzoo.models.mlp import MLP
+
+__all__ = ["MLP", "Linear"]
