@@ -1,0 +1,100 @@
+"""Shared fixtures: composed configs, tiny on-disk datasets, subprocess runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from dlzoo.cli import config_dir
+from dlzoo.data.idx import write_idx
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: options that keep test runs quiet and fast
+QUIET = ["print_config=false", "callbacks.progress_bar.enabled=false", "callbacks.model_summary.enabled=false"]
+
+
+def write_tiny_idx_dataset(
+    root: Path, folder: str = "FashionMNIST", n_train: int = 120, n_test: int = 40, seed: int = 0
+) -> Path:
+    """Write a learnable tiny MNIST-style dataset in torchvision's layout under ``root``.
+
+    Each class is a bright horizontal band at a class-specific row, plus noise, so a model
+    can actually learn it.
+    """
+    rng = np.random.default_rng(seed)
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+
+    def make(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, 10, size=n).astype(np.uint8)
+        images = rng.integers(0, 60, size=(n, 28, 28)).astype(np.uint8)
+        for i, label in enumerate(labels):
+            images[i, 2 + 2 * label : 4 + 2 * label, :] = 250
+        return images, labels
+
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images, labels = make(n)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir holding a tiny Fashion-MNIST (120 train / 40 test images)."""
+    return write_tiny_idx_dataset(tmp_path_factory.mktemp("data"))
+
+
+def compose_config(overrides: Sequence[str], output_dir: Path, config_name: str = "train") -> DictConfig:
+    """Compose a config as the entry point would, with the run folder set to ``output_dir``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=config_dir()):
+        cfg = compose(config_name=config_name, overrides=list(overrides), return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(output_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+        del cfg.hydra
+    return cfg
+
+
+@pytest.fixture
+def make_cfg(tmp_path: Path, tiny_data_dir: Path) -> Callable[..., DictConfig]:
+    """``make_cfg("model=mlp", "data=iris")``: a composed train config for a tmp run dir,
+    with the tiny dataset as data dir, quiet callbacks and no checkpoints unless asked."""
+
+    def make(*overrides: str, config_name: str = "train") -> DictConfig:
+        base = [f"paths.data_dir={tiny_data_dir}"]
+        if config_name == "train":
+            base += QUIET
+        return compose_config([*base, *overrides], tmp_path / "run", config_name)
+
+    return make
+
+
+def run_script(
+    script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run ``scripts/<script>`` in a subprocess, capturing its output."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / script), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=REPO,
+    )
