@@ -91,7 +91,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     best_path = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
     test_metrics: dict[str, Any] = {}
     if cfg.get("test", True):
-        results = trainer.test(module, datamodule=datamodule, ckpt_path=best_path or None)
+        # without a separate validation split the "best" checkpoint was chosen on test data
+        test_ckpt = None if datamodule.validates_on_test else best_path or None
+        results = trainer.test(module, datamodule=datamodule, ckpt_path=test_ckpt)
         test_metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}
 
     best_val = to_float(checkpoint.best_model_score) if best_path else None
