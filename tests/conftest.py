@@ -21,7 +21,11 @@ from dlzoo.data.idx import write_idx
 REPO = Path(__file__).resolve().parents[1]
 
 #: options that keep test runs quiet and fast
-QUIET = ["print_config=false", "callbacks.progress_bar.enabled=false", "callbacks.model_summary.enabled=false"]
+QUIET = [
+    "print_config=false",
+    "callbacks.progress_bar.enabled=false",
+    "callbacks.model_summary.enabled=false",
+]
 
 
 def write_tiny_idx_dataset(
@@ -50,13 +54,33 @@ def write_tiny_idx_dataset(
     return root
 
 
+def write_tiny_california(root: Path, n: int = 300, seed: int = 0) -> Path:
+    """A small stand-in for scikit-learn's California housing cache file (same layout:
+    joblib-dumped array, target first), with a target that depends linearly on income."""
+    import joblib
+
+    rng = np.random.default_rng(seed)
+    table = rng.uniform(1.0, 10.0, size=(n, 9))
+    table[:, 0] = 50_000 * table[:, 8] + 10_000 * rng.normal(size=n)  # value ~ income
+    home = root / "scikit_learn_data"
+    home.mkdir(parents=True, exist_ok=True)
+    joblib.dump(table, home / "cal_housing_py3.pkz", compress=3)
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir holding a tiny Fashion-MNIST (120 train / 40 test images)."""
-    return write_tiny_idx_dataset(tmp_path_factory.mktemp("data"))
+    """A data dir holding a tiny Fashion-MNIST (120 train / 40 test images) and a tiny
+    California housing file, in the libraries' cache layouts."""
+    root = tmp_path_factory.mktemp("data")
+    write_tiny_idx_dataset(root)
+    write_tiny_california(root)
+    return root
 
 
-def compose_config(overrides: Sequence[str], output_dir: Path, config_name: str = "train") -> DictConfig:
+def compose_config(
+    overrides: Sequence[str], output_dir: Path, config_name: str = "train"
+) -> DictConfig:
     """Compose a config as the entry point would, with the run folder set to ``output_dir``."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=config_dir()):
@@ -80,6 +104,9 @@ def make_cfg(tmp_path: Path, tiny_data_dir: Path) -> Callable[..., DictConfig]:
         base = [f"paths.data_dir={tiny_data_dir}"]
         if config_name == "train":
             base += QUIET
+            data = next((o.split("=", 1)[1] for o in overrides if o.startswith("data=")), None)
+            if data in (None, "fashion_mnist"):
+                base.append("data.val_size=20")  # the tiny dataset has 120 training images
         return compose_config([*base, *overrides], tmp_path / "run", config_name)
 
     return make

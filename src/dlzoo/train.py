@@ -9,14 +9,14 @@ from typing import Any
 
 import hydra
 import lightning as L
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from dlzoo.builders import build_datamodule, build_task
 from dlzoo.checkpoints import CONFIG_KEY
 from dlzoo.tasks import SupervisedTask
-from dlzoo.utils.config_tree import print_config_tree
+from dlzoo.utils.config_tree import print_config_tree, save_config
 from dlzoo.utils.records import log_hparams_with_metrics, to_float, write_metrics
 from dlzoo.utils.validation import validate_config
 
@@ -73,12 +73,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     module = build_task(cfg, spec)  # fails here, before any data is loaded, on a bad pair
     set_monitor(cfg, module)
     run_dir = Path(cfg.paths.output_dir)
+    save_config(cfg, run_dir / "config.yaml")
     if cfg.get("print_config", True):
-        print_config_tree(cfg, save_to=run_dir / "config.yaml")
+        print_config_tree(cfg)
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
     callbacks.append(StoreConfigInCheckpoint(cfg))
     loggers: list[Logger] = instantiate_group(cfg.get("logger"))
+    if not loggers:  # the learning-rate monitor has nowhere to write
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False
     )

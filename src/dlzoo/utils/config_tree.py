@@ -13,8 +13,14 @@ from omegaconf import DictConfig, OmegaConf
 ORDER = ("data", "model", "optimizer", "scheduler", "trainer", "callbacks", "logger", "paths")
 
 
-def print_config_tree(cfg: DictConfig, save_to: str | Path | None = None) -> None:
-    """Show each top-level group as a branch with its YAML, and save the resolved config."""
+def save_config(cfg: DictConfig, path: str | Path) -> None:
+    """Write the resolved config as YAML."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def print_config_tree(cfg: DictConfig) -> None:
+    """Show each top-level group as a branch holding its resolved YAML."""
     tree = rich.tree.Tree("CONFIG", style="dim", guide_style="dim")
     keys = [k for k in ORDER if k in cfg] + sorted(k for k in cfg if k not in ORDER)
     for key in keys:
@@ -25,6 +31,3 @@ def print_config_tree(cfg: DictConfig, save_to: str | Path | None = None) -> Non
         branch = tree.add(str(key), style="bold", guide_style="dim")
         branch.add(rich.syntax.Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
     rich.print(tree)
-    if save_to is not None:
-        Path(save_to).parent.mkdir(parents=True, exist_ok=True)
-        Path(save_to).write_text(OmegaConf.to_yaml(cfg, resolve=True))

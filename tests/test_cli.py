@@ -1,0 +1,81 @@
+"""The entry points as a user runs them: output, exit codes, readable errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import run_script
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def test_train_then_eval_scripts(tiny_data_dir: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    train = run_script(
+        "train.py",
+        "data=two_clusters",
+        "trainer.max_epochs=3",
+        f"hydra.run.dir={run_dir}",
+        "callbacks.progress_bar.enabled=false",
+    )
+    assert train.returncode == 0, train.stderr[-3000:]
+    last = (
+        train.stdout.strip().splitlines()[-3:]
+        if "run directory" in train.stdout
+        else train.stderr.strip().splitlines()[-3:]
+    )
+    assert "run directory:" in last[0] and str(run_dir) in last[0]
+    assert "best checkpoint:" in last[1] and ".ckpt" in last[1]
+    assert "metrics:" in last[2] and "test/acc=" in last[2]
+    record = json.loads((run_dir / "metrics.json").read_text())
+
+    evaluation = run_script(
+        "eval.py", f"ckpt_path={record['best_checkpoint']}", f"hydra.run.dir={tmp_path / 'eval'}"
+    )
+    assert evaluation.returncode == 0, evaluation.stderr[-3000:]
+    evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert evaluated["metrics"]["test/acc"] == pytest.approx(
+        record["metrics"]["test/acc"], abs=1e-3
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["model=linear_regression", "data=iris"],
+            "model=linear_regression cannot train on data=iris",
+        ),
+        (["data=two_clusters", "optimizer.lr=-1"], "optimizer.lr=-1: must be a number > 0"),
+        (
+            ["data=two_clusters", "data.batch_size=0"],
+            "data.batch_size=0: must be a positive integer or 'full'",
+        ),
+        (
+            ["data=fashion_mnist", "paths.data_dir=/nonexistent/dlzoo", "data.download=false"],
+            "FashionMNIST is not available",
+        ),
+    ],
+)
+def test_bad_input_gives_one_readable_error(args: list[str], expected: str, tmp_path: Path) -> None:
+    result = run_script("train.py", *args, f"hydra.run.dir={tmp_path}", "print_config=false")
+    assert result.returncode == 2
+    errors = _error_lines(result.stderr)
+    assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("group", "choice"), [("model", "transformerz"), ("data", "imagenet"), ("optimizer", "adamm")]
+)
+def test_unknown_choice_lists_the_available_ones(group: str, choice: str, tmp_path: Path) -> None:
+    result = run_script("train.py", f"{group}={choice}", f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert f"Could not find '{group}/{choice}'" in result.stderr
+    assert f"Available options in '{group}'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,128 @@
+"""Training end to end: run folder contents, metrics.json, repeatability, eval round trip,
+TensorBoard scalars and HPARAMS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from omegaconf import DictConfig
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import compose_config
+from dlzoo.errors import ConfigError
+from dlzoo.evaluate import evaluate
+from dlzoo.train import train
+
+SHORT = ["model=mlp", "model.net.hidden_sizes=[32]", "trainer.max_epochs=2"]
+
+
+def test_run_folder_metrics_json_and_eval_round_trip(
+    make_cfg: Callable[..., DictConfig], tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    record = train(make_cfg(*SHORT))
+    run_dir = Path(record["run_dir"])
+    assert (run_dir / "config.yaml").is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert Path(record["best_checkpoint"]).is_file()
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(record))
+    for key in ("test/acc", "test/loss", "val/acc_best"):
+        assert 0 <= saved["metrics"][key] < 10, key
+    assert saved["epochs"] == 2 and saved["num_parameters"] == 784 * 32 + 32 + 32 * 10 + 10
+    assert saved["wall_time_s"] > 0 and saved["task"] == "multiclass"
+
+    eval_cfg = compose_config(
+        [f"ckpt_path={record['best_checkpoint']}", f"paths.data_dir={tiny_data_dir}"],
+        tmp_path / "eval",
+        config_name="eval",
+    )
+    result = evaluate(eval_cfg)
+    for key in ("test/acc", "test/loss"):
+        assert result["metrics"][key] == pytest.approx(saved["metrics"][key], abs=1e-3)
+
+
+def test_tensorboard_has_curves_and_hparams_with_final_metrics(
+    make_cfg: Callable[..., DictConfig],
+) -> None:
+    record = train(make_cfg(*SHORT, "trainer.log_every_n_steps=1"))
+    events = EventAccumulator(str(Path(record["run_dir"]) / "tensorboard"))
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {
+        "train/loss_step",
+        "train/loss_epoch",
+        "val/loss",
+        "val/acc",
+        "test/acc",
+        "val/acc_best",
+    } <= scalars
+    assert any(tag.startswith("lr-") for tag in scalars)
+    plugin = events.PluginTagToContent("hparams")
+    assert "_hparams_/session_start_info" in plugin and "_hparams_/experiment" in plugin
+    experiment = plugin["_hparams_/experiment"].decode("latin-1")
+    assert "test/acc" in experiment and "val/acc_best" in experiment
+    assert "hp_metric" not in experiment
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_same_seed_same_metrics(seed: int, make_cfg: Callable[..., DictConfig]) -> None:
+    overrides = [*SHORT, f"seed={seed}", "logger=none"]
+    first = train(make_cfg(*overrides))["metrics"]
+    second = train(make_cfg(*overrides))["metrics"]
+    assert first == second
+
+
+def test_different_seeds_differ(make_cfg: Callable[..., DictConfig]) -> None:
+    a = train(make_cfg(*SHORT, "seed=0", "logger=none"))["metrics"]
+    b = train(make_cfg(*SHORT, "seed=1", "logger=none"))["metrics"]
+    assert a["test/loss"] != b["test/loss"]
+
+
+def test_regression_metrics(make_cfg: Callable[..., DictConfig]) -> None:
+    record = train(
+        make_cfg(
+            "model=linear_regression",
+            "data=synthetic_linear",
+            "trainer.max_epochs=1",
+            "logger=none",
+        )
+    )
+    assert record["monitor"] == "val/mse" and record["mode"] == "min"
+    assert {"test/mse", "test/rmse", "test/mae", "test/r2"} <= set(record["metrics"])
+    assert record["metrics"]["test/rmse"] == pytest.approx(
+        record["metrics"]["test/mse"] ** 0.5, rel=1e-4
+    )
+
+
+def test_full_batch_gradient_descent(make_cfg: Callable[..., DictConfig]) -> None:
+    record = train(
+        make_cfg(
+            "model=softmax_regression",
+            "data=iris",
+            "data.batch_size=full",
+            "trainer.max_epochs=3",
+            "logger=none",
+        )
+    )
+    assert record["global_steps"] == 3, "one step per epoch"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("optimizer.lr=-0.1", "optimizer.lr=-0.1: must be a number > 0"),
+        ("optimizer.lr=0", "optimizer.lr=0: must be a number > 0"),
+        ("data.batch_size=0", "data.batch_size=0: must be a positive integer or 'full'"),
+        ("data.batch_size=-5", "data.batch_size=-5: must be a positive integer or 'full'"),
+        ("data.batch_size=lots", "data.batch_size='lots': must be a positive integer or 'full'"),
+    ],
+)
+def test_bad_values_fail_before_training(
+    override: str, message: str, make_cfg: Callable[..., DictConfig]
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        train(make_cfg(*SHORT, override))
+    assert str(info.value) == message
