@@ -126,3 +126,22 @@ def test_bad_values_fail_before_training(
     with pytest.raises(ConfigError) as info:
         train(make_cfg(*SHORT, override))
     assert str(info.value) == message
+
+
+def test_speed_options_keep_results_and_checkpoint_keys(
+    make_cfg: Callable[..., DictConfig],
+) -> None:
+    plain = train(
+        make_cfg("model=cnn_small", "model.net.channels=[4,8]", "debug=fdr", "logger=none")
+    )
+    fast = train(
+        make_cfg(
+            "model=cnn_small",
+            "model.net.channels=[4,8]",
+            "debug=fdr",
+            "logger=none",
+            "channels_last=true",
+        )
+    )
+    assert fast["metrics"]["test/loss"] == pytest.approx(plain["metrics"]["test/loss"], rel=1e-4)
+    assert len(fast["epoch_times_s"]) == 1

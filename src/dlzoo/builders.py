@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import hydra
+import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
@@ -107,9 +108,16 @@ def build_task(cfg: DictConfig, spec: DataSpec) -> SupervisedTask:
     task = choose_task(cfg.model, spec, data_name)
     check_input(cfg.model, spec, data_name)
     net = build_network(cfg.model, spec, task)
-    return TASK_CLASSES[task](
+    channels_last = bool(cfg.get("channels_last", False)) and spec.is_image
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    if cfg.get("compile", False):
+        net.compile()  # in place: the state_dict keys stay those of the plain network
+    module = TASK_CLASSES[task](
         net=net,
         optimizer=hydra.utils.instantiate(cfg.optimizer),
         scheduler=build_scheduler(cfg),
         class_names=spec.class_names if task != "regression" else (),
     )
+    module.channels_last = channels_last
+    return module

@@ -14,6 +14,7 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from dlzoo.builders import build_datamodule, build_task
+from dlzoo.callbacks import EpochTimer
 from dlzoo.checkpoints import CONFIG_KEY
 from dlzoo.tasks import SupervisedTask
 from dlzoo.utils.config_tree import print_config_tree, save_config
@@ -78,7 +79,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         print_config_tree(cfg)
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
-    callbacks.append(StoreConfigInCheckpoint(cfg))
+    timer = EpochTimer()
+    callbacks += [StoreConfigInCheckpoint(cfg), timer]
     loggers: list[Logger] = instantiate_group(cfg.get("logger"))
     if not loggers:  # the learning-rate monitor has nowhere to write
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
@@ -115,6 +117,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "global_steps": trainer.global_step,
         "num_parameters": module.num_parameters(),
         "train_time_s": round(train_time, 3),
+        "epoch_times_s": timer.epoch_times,
         "wall_time_s": round(time.perf_counter() - started, 3),
         "seed": cfg.get("seed"),
         "best_checkpoint": best_path or None,

@@ -30,6 +30,8 @@ class SupervisedTask(L.LightningModule):
     #: the validation metric that picks the best checkpoint, and whether higher is better
     monitor: str = "val/loss"
     monitor_mode: str = "min"
+    #: feed image batches in channels-last memory format (set with ``model.channels_last``)
+    channels_last: bool = False
 
     def __init__(
         self,
@@ -65,6 +67,8 @@ class SupervisedTask(L.LightningModule):
 
     # -- Lightning hooks -------------------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
     def _step(self, batch: tuple[Tensor, Tensor], stage: str, metrics: MetricCollection) -> Tensor:

@@ -1,0 +1,65 @@
+"""A small conv-BN-ReLU network: the fast, accurate preset for CPU training."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from dlzoo.errors import ConfigError
+
+
+def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    """3x3 convolution (no bias: batch norm supplies it), batch norm, ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class CNNSmall(nn.Module):
+    """Stages of ``convs_per_stage`` conv-BN-ReLU layers, each stage but the last followed
+    by 2x2 max pooling; global average pooling, dropout and a linear classifier.
+
+    Args:
+        input_shape: ``(channels, height, width)``.
+        num_outputs: number of classes.
+        channels: width of each stage.
+        convs_per_stage: conv-BN-ReLU layers per stage.
+        dropout: dropout before the classifier.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        num_outputs: int,
+        channels: Sequence[int] = (32, 64, 128),
+        convs_per_stage: int = 1,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if len(input_shape) != 3:
+            raise ConfigError(
+                f"cnn_small needs (C, H, W) images, got input shape {tuple(input_shape)}"
+            )
+        if not channels or convs_per_stage < 1:
+            raise ConfigError("model.net.channels must be non-empty and convs_per_stage >= 1")
+        layers: list[nn.Module] = []
+        width = input_shape[0]
+        for i, out in enumerate(channels):
+            for _ in range(convs_per_stage):
+                layers.append(conv_bn_relu(width, int(out)))
+                width = int(out)
+            if i < len(channels) - 1:
+                layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(width, num_outputs),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
