@@ -79,3 +79,19 @@ def test_unknown_choice_lists_the_available_ones(group: str, choice: str, tmp_pa
     assert f"Could not find '{group}/{choice}'" in result.stderr
     assert f"Available options in '{group}'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_eval_without_checkpoint_says_what_is_missing(tmp_path: Path) -> None:
+    result = run_script("eval.py", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2
+    assert _error_lines(result.stderr) == [
+        "error: ckpt_path is required: pass ckpt_path=<value> on the command line"
+    ]
+
+
+def test_eval_refuses_a_missing_file(tmp_path: Path) -> None:
+    result = run_script(
+        "eval.py", f"ckpt_path={tmp_path / 'nope.ckpt'}", f"hydra.run.dir={tmp_path}"
+    )
+    assert result.returncode == 2
+    assert "no such checkpoint file" in _error_lines(result.stderr)[0]

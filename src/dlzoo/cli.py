@@ -14,6 +14,7 @@ from typing import Any
 
 import hydra
 from omegaconf import DictConfig
+from omegaconf.errors import MissingMandatoryValue
 
 from dlzoo.errors import DlzooError
 
@@ -41,10 +42,18 @@ def run_reporting_errors(fn: Callable[[DictConfig], Any], cfg: DictConfig) -> An
     quiet_duplicate_logs()
     try:
         return fn(cfg)
+    except MissingMandatoryValue as err:
+        key = err.full_key or "a required value"
+        fail(f"{key} is required: pass {key}=<value> on the command line")
     except DlzooError as err:
-        log.error("%s", err)
-        print(f"\nerror: {err}", file=sys.stderr)
-        sys.exit(2)
+        fail(str(err))
+
+
+def fail(message: str) -> None:
+    """Log ``message``, print it as the last line on stderr, exit with status 2."""
+    log.error("%s", message)
+    print(f"\nerror: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")

@@ -1,0 +1,407 @@
+"""Side-by-side speed benchmark: the curriculum's loop, a hand-written in-memory loop and the
+dlzoo pipeline, each configuration in its own process (``scripts/benchmark.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+MEAN, STD = 0.2860, 0.3530
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One model trained the same way by all three pipelines."""
+
+    name: str
+    model: str  # dlzoo model config
+    batch_size: int
+    optimizer: str  # sgd | adamw
+    lr: float
+    onecycle: bool
+    epochs: int
+    target: float | None = None  # test accuracy whose time-to-reach is reported
+    overrides: tuple[str, ...] = field(default_factory=tuple)
+
+
+SETUPS = {
+    "softmax": Setup("softmax regression", "softmax_regression", 64, "sgd", 0.05, False, 3),
+    "mlp": Setup("MLP 784-512-256-10", "mlp", 256, "adamw", 3e-3, True, 10, target=0.89),
+    "cnn_small": Setup("cnn_small", "cnn_small", 256, "adamw", 3e-3, True, 6, target=0.92),
+}
+
+
+# --------------------------------------------------------------------------- the networks
+def build_net(setup: Setup) -> Any:
+    """The same network dlzoo builds for this setup (so parameter counts match)."""
+    from omegaconf import OmegaConf
+
+    from dlzoo.builders import build_network
+    from dlzoo.data.spec import DataSpec
+
+    cfg = OmegaConf.load(REPO / "conf" / "model" / f"{setup.model}.yaml")
+    spec = DataSpec("multiclass", (1, 28, 28), num_classes=10)
+    return build_network(cfg, spec, "multiclass")
+
+
+def make_optimizer(setup: Setup, net: Any, steps: int) -> tuple[Any, Any]:
+    import torch
+
+    if setup.optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=setup.lr)
+    else:
+        opt = torch.optim.AdamW(net.parameters(), lr=setup.lr, weight_decay=0.01)
+    sched = None
+    if setup.onecycle:
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=setup.lr, total_steps=steps, pct_start=0.25, cycle_momentum=True
+        )
+    return opt, sched
+
+
+# --------------------------------------------------------------------------- the baselines
+def run_curriculum_loop(setup: Setup, data_dir: str, epochs: int) -> dict[str, Any]:
+    """(a) The notebooks' loop: torchvision dataset, per-sample ToTensor + Normalize,
+    DataLoader, ``loss.item()`` every step."""
+    import torch
+    import torch.nn.functional as F
+    import torchvision
+    from torchvision import transforms
+
+    torch.manual_seed(0)
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
+    train = torchvision.datasets.FashionMNIST(data_dir, train=True, transform=tf, download=False)
+    test = torchvision.datasets.FashionMNIST(data_dir, train=False, transform=tf, download=False)
+    loader = torch.utils.data.DataLoader(train, batch_size=setup.batch_size, shuffle=True)
+    net = build_net(setup)
+    opt, sched = make_optimizer(setup, net, epochs * len(loader))
+    times, accs = [], []
+    for _ in range(epochs):
+        net.train()
+        start = time.perf_counter()
+        total = 0.0
+        for x, y in loader:
+            loss = F.cross_entropy(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if sched:
+                sched.step()
+            total += loss.item()
+        times.append(time.perf_counter() - start)
+        accs.append(evaluate_loader(net, torch.utils.data.DataLoader(test, batch_size=1024)))
+    return {"epoch_times_s": times, "test_acc": accs}
+
+
+def evaluate_loader(net: Any, batches: Any) -> float:
+    import torch
+
+    net.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for x, y in batches:
+            correct += (net(x).argmax(1) == y).sum().item()
+            total += len(y)
+    return correct / total
+
+
+def load_tensors(data_dir: str) -> tuple[Any, Any, Any, Any]:
+    from dlzoo.data.idx import read_idx
+
+    raw = Path(data_dir) / "FashionMNIST" / "raw"
+
+    def images(name: str) -> Any:
+        return ((read_idx(raw / name).unsqueeze(1).float() / 255) - MEAN) / STD
+
+    return (
+        images("train-images-idx3-ubyte"),
+        read_idx(raw / "train-labels-idx1-ubyte").long(),
+        images("t10k-images-idx3-ubyte"),
+        read_idx(raw / "t10k-labels-idx1-ubyte").long(),
+    )
+
+
+def run_hand_loop(setup: Setup, data_dir: str, epochs: int) -> dict[str, Any]:
+    """(b) A hand-written loop over normalised tensors held in memory (55k training images,
+    like dlzoo's split), one shuffled index per epoch, no per-step host syncs."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    x, y, x_test, y_test = load_tensors(data_dir)
+    x, y = x[:55000], y[:55000]
+    n, bs = len(x), setup.batch_size
+    steps = -(-n // bs)
+    net = build_net(setup)
+    opt, sched = make_optimizer(setup, net, epochs * steps)
+    times, accs = [], []
+    for _ in range(epochs):
+        net.train()
+        start = time.perf_counter()
+        order = torch.randperm(n)
+        for i in range(0, n, bs):
+            idx = order[i : i + bs]
+            loss = F.cross_entropy(net(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if sched:
+                sched.step()
+        times.append(time.perf_counter() - start)
+        test_batches = zip(x_test.split(1024), y_test.split(1024), strict=True)
+        accs.append(evaluate_loader(net, test_batches))
+    return {"epoch_times_s": times, "test_acc": accs}
+
+
+# --------------------------------------------------------------------------- dlzoo itself
+def dlzoo_overrides(setup: Setup, data_dir: str, epochs: int, run_dir: Path) -> list[str]:
+    return [
+        f"model={setup.model}",
+        "data=fashion_mnist",
+        f"data.batch_size={setup.batch_size}",
+        f"paths.data_dir={data_dir}",
+        f"optimizer={setup.optimizer}",
+        f"optimizer.lr={setup.lr}",
+        f"scheduler={'onecycle' if setup.onecycle else 'none'}",
+        f"trainer.max_epochs={epochs}",
+        "trainer.accelerator=cpu",
+        f"hydra.run.dir={run_dir}",
+        "print_config=false",
+        *setup.overrides,
+    ]
+
+
+# --------------------------------------------------------------------------- the driver
+def measure_child(cmd: list[str]) -> tuple[float, int, str]:
+    """Run ``cmd``; wall seconds, peak resident memory (MiB) of that process, output."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{text[-3000:]}")
+    return time.perf_counter() - start, usage.ru_maxrss // 1024, text
+
+
+def per_epoch(times: list[float]) -> float:
+    """Median seconds per epoch, leaving out the first (warm-up) epoch when there are more."""
+    return median(times[1:] if len(times) > 1 else times)
+
+
+def time_to_target(times: list[float], accs: list[float], target: float | None) -> float | None:
+    if target is None:
+        return None
+    for i, acc in enumerate(accs):
+        if acc >= target:
+            return sum(times[: i + 1])
+    return None
+
+
+def run_setup(key: str, data_dir: str, epochs: int, pipelines: list[str]) -> dict[str, Any]:
+    setup = SETUPS[key]
+    results: dict[str, Any] = {}
+    for pipeline in pipelines:
+        if pipeline == "dlzoo":
+            run_dir = Path(tempfile.mkdtemp(prefix=f"bench_{key}_"))
+            cmd = [
+                sys.executable,
+                str(REPO / "scripts" / "train.py"),
+                *dlzoo_overrides(setup, data_dir, epochs, run_dir),
+            ]
+            wall, peak, _ = measure_child(cmd)
+            record = json.loads((run_dir / "metrics.json").read_text())
+            times = record["epoch_times_s"]
+            final_acc = record["metrics"]["test/acc"]
+            # dlzoo tests once at the end; the schedule is the same, so time to target is
+            # the whole training time if the final accuracy reaches it
+            reached = setup.target is not None and final_acc >= setup.target
+            results[pipeline] = {
+                "per_epoch_s": per_epoch(times),
+                "epoch_times_s": times,
+                "final_test_acc": final_acc,
+                "time_to_target_s": sum(times) if reached else None,
+                "peak_rss_mib": peak,
+                "wall_s": wall,
+            }
+        else:
+            if pipeline == "curriculum" and key != "softmax":
+                continue  # the slow torchvision loop is measured once, on softmax regression
+            n_epochs = 1 if pipeline == "curriculum" else epochs
+            cmd = [
+                sys.executable,
+                "-m",
+                "dlzoo.benchmark",
+                "--child",
+                pipeline,
+                key,
+                data_dir,
+                str(n_epochs),
+            ]
+            wall, peak, text = measure_child(cmd)
+            out = json.loads(text.strip().splitlines()[-1])
+            target_time = time_to_target(out["epoch_times_s"], out["test_acc"], setup.target)
+            results[pipeline] = {
+                "per_epoch_s": per_epoch(out["epoch_times_s"]),
+                "epoch_times_s": out["epoch_times_s"],
+                "final_test_acc": out["test_acc"][-1],
+                "time_to_target_s": target_time if pipeline == "hand" else None,
+                "peak_rss_mib": peak,
+                "wall_s": wall,
+            }
+    return results
+
+
+def startup_seconds() -> dict[str, float]:
+    """Import time of the training stack, and the wall time of a one-batch debug run."""
+    code = (
+        "import time; t = time.perf_counter(); import dlzoo.train; print(time.perf_counter() - t)"
+    )
+    imports = float(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    run_dir = tempfile.mkdtemp(prefix="bench_fdr_")
+    wall, _, _ = measure_child(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "train.py"),
+            "debug=fdr",
+            "data=iris",
+            "model=softmax_regression",
+            f"hydra.run.dir={run_dir}",
+            "print_config=false",
+        ]
+    )
+    return {"import_dlzoo_train_s": imports, "debug_fdr_wall_s": wall}
+
+
+def machine() -> str:
+    import lightning
+    import torch
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), lightning {lightning.__version__}"
+    )
+
+
+def fmt(value: float | None, spec: str = ".2f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def render(results: dict[str, Any], startup: dict[str, float], command: str, quick: bool) -> str:
+    lines = [
+        "# Speed benchmark",
+        "",
+        f"Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Pipelines, each configuration in its own process, side by side in one run:",
+        "(a) the curriculum's loop — torchvision `FashionMNIST` with per-sample `ToTensor` + "
+        "`Normalize`, `DataLoader`, `loss.item()` every step (measured on softmax regression);",
+        "(b) a hand-written loop over normalised tensors in memory with the same network, "
+        "batch size, optimizer and schedule; (c) `scripts/train.py` with its defaults "
+        "(validation every epoch, TensorBoard, checkpoints, progress bar). Seconds per epoch "
+        "are the training loop only: the median over epochs after the first.",
+        "",
+        "| setup | batch | epochs | (a) curriculum s/epoch | (b) hand s/epoch | (c) dlzoo s/epoch "
+        "| (c)/(b) | (a)/(c) | test acc (b) / (c) | time to target (b) / (c) | peak MiB (a) / (b) / (c) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, res in results.items():
+        setup = SETUPS[key]
+        a, b, c = res.get("curriculum"), res.get("hand"), res.get("dlzoo")
+        ratio_cb = c["per_epoch_s"] / b["per_epoch_s"] if b and c else None
+        ratio_ac = a["per_epoch_s"] / c["per_epoch_s"] if a and c else None
+        target = f" (≥ {setup.target})" if setup.target else ""
+        lines.append(
+            f"| {setup.name} | {setup.batch_size} | {len(c['epoch_times_s'])} "
+            f"| {fmt(a and a['per_epoch_s'])} | {fmt(b['per_epoch_s'])} | {fmt(c['per_epoch_s'])} "
+            f"| {fmt(ratio_cb)}× | {fmt(ratio_ac, '.1f')}{'×' if ratio_ac else ''} "
+            f"| {fmt(b['final_test_acc'], '.4f')} / {fmt(c['final_test_acc'], '.4f')} "
+            f"| {fmt(b['time_to_target_s'], '.1f')} / {fmt(c['time_to_target_s'], '.1f')} s{target} "
+            f"| {a['peak_rss_mib'] if a else '—'} / {b['peak_rss_mib']} / {c['peak_rss_mib']} |"
+        )
+    lines += [
+        "",
+        f"Start-up: importing `dlzoo.train` (torch, lightning, torchmetrics, hydra) takes "
+        f"{startup['import_dlzoo_train_s']:.1f} s; `python scripts/train.py debug=fdr data=iris "
+        f"model=softmax_regression` takes {startup['debug_fdr_wall_s']:.1f} s wall in all.",
+        "",
+        "dlzoo tests once, after training; its time to target is its whole training time when "
+        "the final test accuracy reaches the target (both loops run the same one-cycle schedule, "
+        "so the schedule length is the same). The hand loop's is the training time up to the "
+        "first epoch whose test accuracy reaches it.",
+    ]
+    if quick:
+        lines += ["", "This was a `--quick` run: few epochs, so accuracies are not final."]
+    lines += ["", "GPU: no GPU machine was available to this run; no GPU section.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", default=os.environ.get("DLZOO_DATA_DIR", "data"))
+    parser.add_argument("--quick", action="store_true", help="few epochs: done in about 5 minutes")
+    parser.add_argument("--setups", default="softmax,mlp,cnn_small")
+    parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--child", nargs=4, metavar=("PIPELINE", "SETUP", "DATA", "EPOCHS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.child:
+        pipeline, key, data_dir, epochs = args.child
+        runner = run_curriculum_loop if pipeline == "curriculum" else run_hand_loop
+        print(json.dumps(runner(SETUPS[key], data_dir, int(epochs))))
+        return
+    results = {}
+    for key in args.setups.split(","):
+        epochs = {"softmax": 2, "mlp": 2, "cnn_small": 2}[key] if args.quick else SETUPS[key].epochs
+        print(f"benchmarking {key} for {epochs} epochs ...", flush=True)
+        results[key] = run_setup(key, args.data_dir, epochs, ["curriculum", "hand", "dlzoo"])
+        print(
+            json.dumps(
+                {
+                    k: {m: v for m, v in r.items() if m != "epoch_times_s"}
+                    for k, r in results[key].items()
+                }
+            ),
+            flush=True,
+        )
+    startup = startup_seconds()
+    command = "python scripts/benchmark.py" + (" --quick" if args.quick else "")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(render(results, startup, command, args.quick))
+    Path(args.out).with_suffix(".json").write_text(
+        json.dumps({"results": results, "startup": startup}, indent=1)
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
