@@ -145,3 +145,14 @@ def test_speed_options_keep_results_and_checkpoint_keys(
     )
     assert fast["metrics"]["test/loss"] == pytest.approx(plain["metrics"]["test/loss"], rel=1e-4)
     assert len(fast["epoch_times_s"]) == 1
+
+
+def test_csv_logger(make_cfg: Callable[..., DictConfig]) -> None:
+    record = train(
+        make_cfg("model=mlp", "data=two_clusters", "trainer.max_epochs=2", "logger=many")
+    )
+    run_dir = Path(record["run_dir"])
+    text = (run_dir / "csv" / "metrics.csv").read_text()
+    assert "val/acc" in text.splitlines()[0] and "test/acc" in text.splitlines()[0]
+    assert any((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert (run_dir / "csv" / "hparams.yaml").is_file()
