@@ -37,14 +37,15 @@ def quiet_duplicate_logs() -> None:
 
 
 def run_reporting_errors(fn: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
-    """Call ``fn``; a user-facing error ends the process with its message and status 2."""
+    """Call ``fn``; a user-facing error ends the process with its message and status 2
+    (130 for a Ctrl-C that stopped training cleanly)."""
     quiet_duplicate_logs()
     try:
         return fn(cfg)
     except DlzooError as err:
         log.error("%s", err)
         print(f"\nerror: {err}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(getattr(err, "exit_code", 2))
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")

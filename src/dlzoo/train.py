@@ -11,10 +11,16 @@ import hydra
 import lightning as L
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from dlzoo.builders import build_datamodule, build_task
 from dlzoo.checkpoints import CONFIG_KEY
+from dlzoo.errors import TrainingDiverged, TrainingInterrupted
+from dlzoo.reliability.checkpoint_io import AtomicCheckpointIO
+from dlzoo.reliability.guards import RestoreLoaderPosition, RngState, TrainingGuard
+from dlzoo.reliability.preflight import preflight
+from dlzoo.reliability.resume import checkpoint_dir, plan_resume, resume_command, with_purge_step
 from dlzoo.tasks import SupervisedTask
 from dlzoo.utils.config_tree import print_config_tree
 from dlzoo.utils.records import log_hparams_with_metrics, to_float, write_metrics
@@ -65,6 +71,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; returns the record written to ``metrics.json``."""
     started = time.perf_counter()
     validate_config(cfg)
+    plan = plan_resume(cfg)  # may point the run at the folder of the run it continues
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
 
@@ -73,18 +80,44 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     module = build_task(cfg, spec)  # fails here, before any data is loaded, on a bad pair
     set_monitor(cfg, module)
     run_dir = Path(cfg.paths.output_dir)
+    if rank_zero_only.rank == 0:  # fail now, not after an hour, on an unwritable/full disk
+        kept = int(OmegaConf.select(cfg, "callbacks.model_checkpoint.save_top_k", default=1))
+        preflight(run_dir, module.num_parameters(), checkpoints_kept=max(kept, 0) + 2)
     if cfg.get("print_config", True):
         print_config_tree(cfg, save_to=run_dir / "config.yaml")
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
-    callbacks.append(StoreConfigInCheckpoint(cfg))
-    loggers: list[Logger] = instantiate_group(cfg.get("logger"))
+    guard = TrainingGuard(checkpoint_dir(cfg), resume_hint=resume_command(run_dir))
+    callbacks += [StoreConfigInCheckpoint(cfg), guard, RngState(), RestoreLoaderPosition()]
+    loggers: list[Logger] = instantiate_group(with_purge_step(cfg.get("logger"), plan))
     trainer: L.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
     )
 
+    status = {"status": "running", "run_dir": str(run_dir), "resumed_from": plan.checkpoint}
+    if rank_zero_only.rank == 0:
+        write_metrics(run_dir, status)
     fit_started = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    try:
+        trainer.fit(
+            module,
+            datamodule=datamodule,
+            ckpt_path=plan.checkpoint,
+            weights_only=not cfg.get("trust_checkpoint", False),
+        )
+    except (TrainingDiverged, TrainingInterrupted) as err:
+        if trainer.is_global_zero:
+            write_metrics(
+                run_dir,
+                {
+                    **status,
+                    "status": err.status,
+                    "message": str(err),
+                    "global_steps": trainer.global_step,
+                    "last_checkpoint": guard.last_checkpoint(trainer),
+                },
+            )
+        raise
     train_time = time.perf_counter() - fit_started
 
     checkpoint = trainer.checkpoint_callback
@@ -115,6 +148,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "best_checkpoint": best_path or None,
         "last_checkpoint": getattr(checkpoint, "last_model_path", None) or None,
         "run_dir": str(run_dir),
+        "resumed_from": plan.checkpoint,
     }
     if trainer.is_global_zero:
         if best_val is not None:

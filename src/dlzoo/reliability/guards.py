@@ -1,0 +1,214 @@
+"""Callbacks that keep a run's state safe: divergence and Ctrl-C handling, RNG state."""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+
+from dlzoo.errors import TrainingDiverged, TrainingInterrupted
+
+log = logging.getLogger(__name__)
+
+
+def _loss_of(outputs: Any) -> torch.Tensor | None:
+    if isinstance(outputs, Mapping):
+        outputs = outputs.get("loss")
+    return outputs if isinstance(outputs, torch.Tensor) else None
+
+
+def _current_lr(trainer: L.Trainer) -> float | None:
+    try:
+        return float(trainer.optimizers[0].param_groups[0]["lr"])
+    except (IndexError, KeyError, AttributeError):
+        return None
+
+
+class TrainingGuard(Callback):
+    """Stops training cleanly on a NaN/inf loss or on Ctrl-C.
+
+    * A non-finite training loss raises :class:`TrainingDiverged` at that step, naming the step
+      and the learning rate; nothing is checkpointed after it, so the last checkpoint on disk
+      is the last good one. A checkpoint whose weights are not finite is refused too.
+    * The first Ctrl-C (SIGINT) asks the run to stop after the current training step: a
+      checkpoint is written to ``<checkpoint dir>/last.ckpt`` and :class:`TrainingInterrupted`
+      is raised (``resume=auto`` continues from it). A second Ctrl-C stops at once.
+
+    Under DDP the ranks agree on both decisions (one small all-reduce per step), so no rank
+    is left waiting in a collective.
+
+    Args:
+        checkpoint_dir: where the Ctrl-C checkpoint goes when no ``ModelCheckpoint`` is used.
+        resume_hint: the command line that resumes this run (printed on Ctrl-C).
+    """
+
+    def __init__(self, checkpoint_dir: str | Path, resume_hint: str = "") -> None:
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.resume_hint = resume_hint
+        self.interrupt_requested = False
+        self._previous_handler: Callable | int | None = None
+        self.saved_checkpoint: str | None = None
+
+    # -- Ctrl-C ------------------------------------------------------------------------------
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.interrupt_requested:  # second Ctrl-C: give up on the clean stop
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.interrupt_requested = True
+        print(
+            "\nCtrl-C: saving a checkpoint after the current training step, then stopping "
+            "(press Ctrl-C again to stop at once, without a checkpoint)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _restore_handler(self) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._restore_handler()
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        self._restore_handler()
+
+    # -- the per-step check ----------------------------------------------------------------
+    def last_checkpoint(self, trainer: L.Trainer) -> str | None:
+        for cb in trainer.checkpoint_callbacks:
+            if isinstance(cb, ModelCheckpoint) and cb.last_model_path:
+                return cb.last_model_path
+        return self.saved_checkpoint
+
+    def interrupt_path(self, trainer: L.Trainer) -> Path:
+        cb = trainer.checkpoint_callback
+        if isinstance(cb, ModelCheckpoint) and cb.dirpath:
+            return Path(cb.dirpath) / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}.ckpt"
+        return self.checkpoint_dir / "last.ckpt"
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        loss = _loss_of(outputs)
+        bad_loss = loss is not None and not bool(torch.isfinite(loss.detach()).all())
+        flags = torch.tensor([float(bad_loss), float(self.interrupt_requested)])
+        if trainer.world_size > 1:
+            flags = trainer.strategy.reduce(flags.to(pl_module.device), reduce_op="sum").cpu()
+        if flags[0] > 0:
+            value = loss.detach().float().cpu().item() if bad_loss and loss is not None else "nan"
+            self.diverged(trainer, f"the training loss is {value}", batch_idx)
+        if flags[1] > 0:
+            path = self.interrupt_path(trainer)
+            trainer.save_checkpoint(path)  # every rank calls it; rank zero writes
+            self.saved_checkpoint = str(path)
+            hint = f"\nResume with: {self.resume_hint}" if self.resume_hint else ""
+            raise TrainingInterrupted(
+                f"interrupted (Ctrl-C) at step {trainer.global_step} (epoch "
+                f"{trainer.current_epoch}, batch {batch_idx}); checkpoint saved to {path}.{hint}"
+            )
+
+    def diverged(self, trainer: L.Trainer, what: str, batch_idx: int | None) -> None:
+        where = f"step {trainer.global_step} (epoch {trainer.current_epoch}"
+        where += f", batch {batch_idx})" if batch_idx is not None else ")"
+        lr = _current_lr(trainer)
+        lr_text = f" (it was {lr:g})" if lr is not None else ""
+        last = self.last_checkpoint(trainer)
+        kept = (
+            f"The last good checkpoint is kept: {last}"
+            if last
+            else "No checkpoint had been saved yet."
+        )
+        raise TrainingDiverged(
+            f"training diverged: {what} at {where}. The likely cause is a learning rate too "
+            f"high for this model and data{lr_text}: lower optimizer.lr (e.g. 10x), or clip "
+            f"gradients with trainer.gradient_clip_val=1.0. {kept}"
+        )
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Refuse to write weights that are NaN/inf over the last good checkpoint."""
+        for name, tensor in checkpoint.get("state_dict", {}).items():
+            if (
+                isinstance(tensor, torch.Tensor)
+                and tensor.is_floating_point()
+                and not bool(torch.isfinite(tensor).all())
+            ):
+                self.diverged(trainer, f"the weights {name!r} are not finite", None)
+
+
+class RngState(Callback):
+    """Saves the Python, NumPy and torch (CPU and CUDA) random states in every checkpoint and
+    restores them on resume, so dropout masks and augmentations continue as in an unbroken
+    run. Stored as tensors and plain Python values, so ``weights_only`` loading accepts them.
+
+    Under DDP the checkpoint holds rank zero's states and every rank restores them (ranks are
+    seeded alike, so their states are equal anyway)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
+        state: dict[str, Any] = {
+            "python": random.getstate(),
+            "numpy": {
+                "kind": str(kind),
+                "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "gauss": float(gauss),
+            },
+            "torch": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if not state_dict:
+            return
+        python = state_dict["python"]
+        random.setstate((python[0], tuple(python[1]), python[2]))
+        n = state_dict["numpy"]
+        keys = n["keys"].numpy().astype(np.uint32)
+        np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["gauss"]))
+        torch.set_rng_state(state_dict["torch"])
+        if "cuda" in state_dict and torch.cuda.is_available():
+            states = state_dict["cuda"]
+            if len(states) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(states)
+
+
+class RestoreLoaderPosition(Callback):
+    """Makes sure the training loader's saved position (epoch, batches done) is applied.
+
+    Lightning (2.6) applies it when the fit loop creates the loader after the checkpoint is
+    read. A scheduler that needs ``trainer.estimated_stepping_batches`` (one-cycle) makes
+    Lightning create the loader earlier, while configuring optimizers, and the saved position
+    is then never applied: the resumed epoch would restart from its first batch with the wrong
+    shuffle. Our loaders start iterating lazily, so applying the position here, before the
+    first batch is drawn, is still in time."""
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        fit_loop = trainer.fit_loop
+        if getattr(fit_loop, "_combined_loader_states_to_load", None):
+            fit_loop._load_combined_loader_states()
