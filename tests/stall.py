@@ -1,5 +1,6 @@
-"""A test-only callback: stops making progress at a given step so a test can kill the process
-at a known point (imported by training subprocesses via ``+callbacks.stall._target_``)."""
+"""A test-only callback: slows down or stops a run at a given step so a test can kill or
+interrupt the process at a known point (imported by training subprocesses via
+``+callbacks.stall._target_=stall.StallAtStep``)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,24 @@ from lightning.pytorch.callbacks import Callback
 
 
 class StallAtStep(Callback):
-    """At ``step`` optimizer steps, write ``marker`` (holding the step) and sleep forever.
+    """From ``step`` optimizer steps on, write ``marker`` (step, epoch, batch) and then sleep
+    forever (``pause=null``) or ``pause`` seconds after every step.
 
     It runs before the checkpoint callback of the same step (Lightning runs checkpoint
     callbacks last), so the newest checkpoint on disk is from an earlier step."""
 
-    def __init__(self, step: int, marker: str) -> None:
+    def __init__(self, step: int, marker: str, pause: float | None = None) -> None:
         self.step = step
         self.marker = Path(marker)
+        self.pause = pause
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step >= self.step:
+        if trainer.global_step < self.step:
+            return
+        if not self.marker.exists():
             self.marker.write_text(f"{trainer.global_step} {trainer.current_epoch} {batch_idx}")
-            while True:
-                time.sleep(60)
+        if self.pause is not None:
+            time.sleep(self.pause)
+            return
+        while True:
+            time.sleep(60)

@@ -104,9 +104,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_unbroken_run(
     ]
 
     resumed = train(
-        compose_config(
-            [*COMMON, f"paths.data_dir={tiny_data_dir}", "resume=auto"], killed_dir
-        )
+        compose_config([*COMMON, f"paths.data_dir={tiny_data_dir}", "resume=auto"], killed_dir)
     )
 
     assert resumed["status"] == "completed"

@@ -71,11 +71,7 @@ def _overrides(run_dir: Path) -> list[str] | None:
 
 
 def _relevant(overrides: list[str]) -> list[str]:
-    return sorted(
-        o
-        for o in overrides
-        if not o.lstrip("+~").startswith(IGNORED_OVERRIDE_PREFIXES)
-    )
+    return sorted(o for o in overrides if not o.lstrip("+~").startswith(IGNORED_OVERRIDE_PREFIXES))
 
 
 def _current_overrides() -> list[str] | None:
