@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,10 +48,21 @@ def checkpoint_dir(cfg: DictConfig) -> Path:
     return Path(dirpath) if dirpath else Path(cfg.paths.output_dir) / "checkpoints"
 
 
-def logged_steps(path: str | Path) -> int:
+def logged_steps(path: str | Path, trust: bool = False) -> int:
     """How many optimizer steps the logger had recorded when the checkpoint was saved (the
-    step from which TensorBoard events of the interrupted run are superseded)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    step from which TensorBoard events of the interrupted run are superseded). Like every
+    load, refuses a checkpoint that needs full unpickling unless ``trust``."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=not trust, mmap=True)
+    except pickle.UnpicklingError as err:
+        raise ConfigError(
+            f"refusing to resume from {path}: it holds Python objects that only full "
+            f"unpickling can restore, and unpickling an untrusted file can run arbitrary code. "
+            f"If you trust this file, pass trust_checkpoint=true. "
+            f"(torch said: {str(err).splitlines()[0]})"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ConfigError(f"cannot read checkpoint {path}: {err}") from err
     loop = ckpt.get("loops", {}).get("fit_loop", {}).get("epoch_loop.state_dict", {})
     return int(loop.get("_batches_that_stepped", ckpt.get("global_step", 0)))
 
@@ -126,6 +138,7 @@ def plan_resume(cfg: DictConfig) -> ResumePlan:
     """
     resume: Any = cfg.get("resume")
     explicit = cfg.get("ckpt_path")
+    trust = bool(cfg.get("trust_checkpoint", False))
     if resume not in (None, False) and explicit:
         raise ConfigError(
             f"resume={resume!r} and ckpt_path={explicit!r} are both set: use resume to continue "
@@ -135,7 +148,7 @@ def plan_resume(cfg: DictConfig) -> ResumePlan:
     if explicit:
         if not Path(explicit).is_file():
             raise ConfigError(f"ckpt_path={explicit!r}: no such checkpoint file")
-        return ResumePlan(str(explicit), logged_steps(explicit), str(run_dir))
+        return ResumePlan(str(explicit), logged_steps(explicit, trust), str(run_dir))
     if resume in (None, False):
         if (checkpoint_dir(cfg) / LAST).is_file():
             log.warning(
@@ -147,14 +160,14 @@ def plan_resume(cfg: DictConfig) -> ResumePlan:
     if resume == "auto":
         last = checkpoint_dir(cfg) / LAST
         if last.is_file():
-            return ResumePlan(str(last), logged_steps(last), str(run_dir))
+            return ResumePlan(str(last), logged_steps(last, trust), str(run_dir))
         other = find_interrupted_run(run_dir)
         if other is None:
             log.info("resume=auto: no interrupted run to continue, starting from scratch")
             return ResumePlan(None, 0, str(run_dir))
         _switch_run_dir(cfg, other)
         last = checkpoint_dir(cfg) / LAST
-        return ResumePlan(str(last), logged_steps(last), str(other))
+        return ResumePlan(str(last), logged_steps(last, trust), str(other))
     target = Path(str(resume))
     if target.is_file():
         ckpt, folder = target, target.parent.parent
@@ -167,7 +180,7 @@ def plan_resume(cfg: DictConfig) -> ResumePlan:
         )
     if folder.resolve() != run_dir.resolve():
         _switch_run_dir(cfg, folder)
-    return ResumePlan(str(ckpt), logged_steps(ckpt), str(folder))
+    return ResumePlan(str(ckpt), logged_steps(ckpt, trust), str(folder))
 
 
 def with_purge_step(loggers: DictConfig | None, plan: ResumePlan) -> DictConfig | None:
