@@ -18,6 +18,7 @@ from dlzoo.builders import build_datamodule, build_task
 from dlzoo.checkpoints import CONFIG_KEY
 from dlzoo.errors import TrainingDiverged, TrainingInterrupted
 from dlzoo.reliability.checkpoint_io import AtomicCheckpointIO
+from dlzoo.reliability.distributed import FitSummary, fit_summary
 from dlzoo.reliability.guards import RestoreLoaderPosition, RngState, TrainingGuard
 from dlzoo.reliability.preflight import preflight
 from dlzoo.reliability.resume import checkpoint_dir, plan_resume, resume_command, with_purge_step
@@ -83,12 +84,13 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if rank_zero_only.rank == 0:  # fail now, not after an hour, on an unwritable/full disk
         kept = int(OmegaConf.select(cfg, "callbacks.model_checkpoint.save_top_k", default=1))
         preflight(run_dir, module.num_parameters(), checkpoints_kept=max(kept, 0) + 2)
-    if cfg.get("print_config", True):
+    if cfg.get("print_config", True) and rank_zero_only.rank == 0:
         print_config_tree(cfg, save_to=run_dir / "config.yaml")
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
     guard = TrainingGuard(checkpoint_dir(cfg), resume_hint=resume_command(run_dir))
     callbacks += [StoreConfigInCheckpoint(cfg), guard, RngState(), RestoreLoaderPosition()]
+    callbacks.append(FitSummary())
     loggers: list[Logger] = instantiate_group(with_purge_step(cfg.get("logger"), plan))
     trainer: L.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
@@ -119,6 +121,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             )
         raise
     train_time = time.perf_counter() - fit_started
+    summary = fit_summary(trainer)  # also right when training ran in spawned DDP workers
 
     checkpoint = trainer.checkpoint_callback
     best_path = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
@@ -127,7 +130,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         results = trainer.test(module, datamodule=datamodule, ckpt_path=best_path or None)
         test_metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}
 
-    best_val = to_float(checkpoint.best_model_score) if best_path else None
+    best_val = to_float(summary["best"]) if best_path else None
     monitor = cfg.monitor.metric
     final = {**test_metrics, f"{monitor}_best": best_val}
     record = {
@@ -139,14 +142,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "mode": cfg.monitor.mode,
         "metrics": final,
         "best_val": best_val,
-        "epochs": trainer.current_epoch,
-        "global_steps": trainer.global_step,
+        "epochs": summary["epochs"],
+        "global_steps": summary["global_steps"],
         "num_parameters": module.num_parameters(),
         "train_time_s": round(train_time, 3),
         "wall_time_s": round(time.perf_counter() - started, 3),
         "seed": cfg.get("seed"),
         "best_checkpoint": best_path or None,
-        "last_checkpoint": getattr(checkpoint, "last_model_path", None) or None,
+        "last_checkpoint": summary["last"],
         "run_dir": str(run_dir),
         "resumed_from": plan.checkpoint,
     }

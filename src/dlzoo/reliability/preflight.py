@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hydra.experimental.callback import Callback
+
 from dlzoo.errors import RunDirError
 
 MiB = 1024 * 1024
@@ -64,7 +66,7 @@ def preflight(run_dir: str | Path, num_parameters: int, checkpoints_kept: int) -
     check_free_space(run_dir, checkpoint_bytes(num_parameters) * checkpoints_kept + LOG_RESERVE)
 
 
-class RunDirCheck:
+class RunDirCheck(Callback):
     """A Hydra callback (``conf/hydra/default.yaml``) checking the run/sweep folder can be
     created *before* Hydra tries, so an unwritable ``paths.log_dir`` gives one clear line
     instead of Hydra's traceback."""
