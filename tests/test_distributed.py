@@ -114,3 +114,30 @@ def test_slurm_launcher_config_composes(tmp_path: Path) -> None:
     assert OmegaConf.select(cfg, "hydra.launcher.tasks_per_node") == 4
     assert OmegaConf.select(cfg, "hydra.launcher.gpus_per_node") == 4
     assert OmegaConf.select(cfg, "hydra.launcher.nodes") == 1
+
+
+def test_errors_of_spawned_workers_keep_their_type_step_and_checkpoint() -> None:
+    """ddp_spawn hands the main process only a worker's traceback text."""
+    from dlzoo.errors import TrainingDiverged, TrainingInterrupted
+    from dlzoo.reliability.distributed import from_worker
+
+    diverged = from_worker(
+        RuntimeError(
+            "\n-- Process 0 terminated with the following error:\nTraceback (...)\n"
+            "dlzoo.errors.TrainingDiverged: training diverged: the training loss is nan at "
+            "step 8 (epoch 1, batch 2). ... The last good checkpoint is kept: /r/last.ckpt\n"
+        )
+    )
+    assert isinstance(diverged, TrainingDiverged)
+    assert diverged.step == 8 and diverged.checkpoint == "/r/last.ckpt"
+    interrupted = from_worker(
+        RuntimeError(
+            "dlzoo.errors.TrainingInterrupted: interrupted (Ctrl-C) at step 5 (epoch 0, batch "
+            "4); checkpoint saved to /r/last.ckpt.\nResume with: python scripts/train.py "
+            "resume=/r"
+        )
+    )
+    assert isinstance(interrupted, TrainingInterrupted) and interrupted.exit_code == 130
+    assert interrupted.step == 5 and interrupted.checkpoint == "/r/last.ckpt"
+    other = RuntimeError("something else")
+    assert from_worker(other) is other

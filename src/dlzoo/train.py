@@ -13,12 +13,18 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
+from torch.multiprocessing import ProcessRaisedException
 
 from dlzoo.builders import build_datamodule, build_task
 from dlzoo.checkpoints import CONFIG_KEY
 from dlzoo.errors import TrainingDiverged, TrainingInterrupted
 from dlzoo.reliability.checkpoint_io import AtomicCheckpointIO
-from dlzoo.reliability.distributed import FitSummary, fit_summary
+from dlzoo.reliability.distributed import (
+    FitSummary,
+    fit_summary,
+    from_worker,
+    main_process_ignores_sigint,
+)
 from dlzoo.reliability.guards import RestoreLoaderPosition, RngState, TrainingGuard
 from dlzoo.reliability.preflight import preflight
 from dlzoo.reliability.resume import checkpoint_dir, plan_resume, resume_command, with_purge_step
@@ -101,12 +107,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         write_metrics(run_dir, status)
     fit_started = time.perf_counter()
     try:
-        trainer.fit(
-            module,
-            datamodule=datamodule,
-            ckpt_path=plan.checkpoint,
-            weights_only=not cfg.get("trust_checkpoint", False),
-        )
+        with main_process_ignores_sigint(trainer):
+            try:
+                trainer.fit(
+                    module,
+                    datamodule=datamodule,
+                    ckpt_path=plan.checkpoint,
+                    weights_only=not cfg.get("trust_checkpoint", False),
+                )
+            except ProcessRaisedException as err:  # a spawned DDP worker failed
+                raise from_worker(err) from None
     except (TrainingDiverged, TrainingInterrupted) as err:
         if trainer.is_global_zero:
             write_metrics(
@@ -115,8 +125,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                     **status,
                     "status": err.status,
                     "message": str(err),
-                    "global_steps": trainer.global_step,
-                    "last_checkpoint": guard.last_checkpoint(trainer),
+                    "global_steps": getattr(err, "step", trainer.global_step),
+                    "last_checkpoint": getattr(err, "checkpoint", None)
+                    or guard.last_checkpoint(trainer),
                 },
             )
         raise
