@@ -158,3 +158,44 @@ def test_in_memory_batches_resume_mid_epoch_and_reshuffle_each_epoch() -> None:
     at_end = InMemoryBatches([x], batch_size=4, shuffle=True, seed=3)
     at_end.load_state_dict({"epoch": 0, "batches_yielded": 5})
     assert [b[0].tolist() for b in at_end] == epochs[1]
+
+
+def _fake_run(folder: Path, overrides: list[str], status: str | None, step: int) -> Path:
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    (folder / "checkpoints").mkdir()
+    torch.save(
+        {
+            "global_step": step,
+            "loops": {"fit_loop": {"epoch_loop.state_dict": {"_batches_that_stepped": step}}},
+        },
+        folder / "checkpoints" / "last.ckpt",
+    )
+    if status:
+        (folder / "metrics.json").write_text(json.dumps({"status": status}))
+    return folder
+
+
+def test_resume_auto_finds_the_interrupted_run_launched_with_the_same_overrides(
+    tmp_path: Path,
+) -> None:
+    from dlzoo.reliability.resume import plan_resume
+
+    runs = tmp_path / "train" / "runs"
+    mine = ["model.net.dropout=0.1", "optimizer.lr=0.01"]
+    _fake_run(runs / "a_finished", mine, "completed", 30)
+    _fake_run(runs / "b_other_lr", ["model.net.dropout=0.1", "optimizer.lr=0.5"], "running", 20)
+    wanted = _fake_run(runs / "c_killed", mine, "running", 12)
+    time.sleep(0.05)
+    _fake_run(runs / "d_diverged", mine, "diverged", 7)
+
+    cfg = compose_config([*mine, "paths.data_dir=x", "resume=auto"], runs / "new")
+    plan = plan_resume(cfg)
+    assert plan.checkpoint == str(wanted / "checkpoints" / "last.ckpt")
+    assert plan.run_dir == str(wanted) == cfg.paths.output_dir  # outputs go there
+    assert plan.step == 12
+
+    # nothing matching: a fresh start in the new folder
+    cfg = compose_config(["optimizer.lr=0.3", "resume=auto"], runs / "new2")
+    assert plan_resume(cfg).checkpoint is None
+    assert cfg.paths.output_dir == str(runs / "new2")
