@@ -141,3 +141,60 @@ def test_errors_of_spawned_workers_keep_their_type_step_and_checkpoint() -> None
     assert interrupted.step == 5 and interrupted.checkpoint == "/r/last.ckpt"
     other = RuntimeError("something else")
     assert from_worker(other) is other
+
+
+@pytest.mark.slow
+def test_ctrl_c_under_ddp_spawn_saves_a_checkpoint_and_exits_130(
+    tmp_path: Path, tiny_data_dir: Path
+) -> None:
+    """Ctrl-C reaches the whole foreground process group: main process and workers."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    run_dir, marker = tmp_path / "run", tmp_path / "reached"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")]),
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "train.py"),
+            *DDP,
+            "trainer.max_epochs=4",
+            f"paths.data_dir={tiny_data_dir}",
+            f"hydra.run.dir={run_dir}",
+            "+callbacks.stall._target_=stall.StallAtStep",
+            "+callbacks.stall.step=3",
+            f"+callbacks.stall.marker={marker}",
+            "+callbacks.stall.pause=0.5",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
+    )
+    try:
+        deadline = time.monotonic() + 400
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert marker.exists(), "training did not reach step 3"
+        os.killpg(proc.pid, signal.SIGINT)
+        output, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, output[-3000:]
+    assert "interrupted (Ctrl-C) at step" in output
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert record["status"] == "interrupted" and record["global_steps"] >= 3
+    assert record["last_checkpoint"] == str(run_dir / "checkpoints" / "last.ckpt")
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
