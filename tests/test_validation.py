@@ -33,6 +33,10 @@ BAD_CONFIGS = [
         ["model.net.hidden_sizes=[64,0]"],
         r"hidden_sizes=\[64, 0\]: must be a list of positive integers",
     ),
+    (
+        ["model.tasks=[multiclass,clustering]"],
+        r"model\.tasks=\['multiclass', 'clustering'\]: must be a list drawn from the registered tasks",
+    ),
     # wrong types
     (["optimizer.lr=fast"], r"optimizer\.lr='fast': must be a number > 0"),
     (["data.batch_size=half"], r"data\.batch_size='half': must be a positive integer or 'full'"),

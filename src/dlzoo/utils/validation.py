@@ -79,7 +79,13 @@ HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 META_KEYS = {"data": {"name"}, "callbacks": {"enabled"}, "logger": {"enabled"}}
 #: keys ``conf/model/*.yaml`` may hold besides ``net``/``init``
 MODEL_KEYS = {"name", "tasks", "task", "input", "min_input_size", "net", "init"}
-TASKS = ("regression", "multiclass", "binary")
+
+
+def _known_tasks() -> list[str]:
+    """Task names with a LightningModule (``dlzoo.tasks.TASK_CLASSES``; features may add)."""
+    from dlzoo.tasks import TASK_CLASSES
+
+    return sorted(TASK_CLASSES)
 
 
 #: the annotations of :class:`TrainSchema` in words
@@ -278,7 +284,11 @@ RULES: tuple[Rule, ...] = (
         lambda v: isinstance(v, ListConfig | list) and all(_int(h) and h >= 1 for h in v),
         "a list of positive integers, e.g. [256, 128]",
     ),
-    Rule("model.tasks", lambda v: all(t in TASKS for t in v), f"a list drawn from {list(TASKS)}"),
+    Rule(
+        "model.tasks",
+        lambda v: all(t in _known_tasks() for t in v),
+        "a list drawn from the registered tasks (dlzoo.tasks.TASK_CLASSES)",
+    ),
     Rule("model.input", lambda v: v in ("any", "image"), "'any' or 'image'"),
     Rule("model.min_input_size", lambda v: _int(v) and v >= 1, "an integer >= 1"),
     Rule(
