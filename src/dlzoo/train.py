@@ -19,6 +19,7 @@ from dlzoo.builders import build_datamodule, build_task
 from dlzoo.checkpoints import CONFIG_KEY
 from dlzoo.errors import TrainingDiverged, TrainingInterrupted
 from dlzoo.reliability.checkpoint_io import AtomicCheckpointIO
+from dlzoo.reliability.csv_history import join_after_completion, set_aside_before_resume
 from dlzoo.reliability.distributed import (
     FitSummary,
     fit_summary,
@@ -105,6 +106,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     status = {"status": "running", "run_dir": str(run_dir), "resumed_from": plan.checkpoint}
     if rank_zero_only.rank == 0:
         write_metrics(run_dir, status)
+        if plan.checkpoint:
+            set_aside_before_resume(loggers, purge_step=plan.step + 1)
     fit_started = time.perf_counter()
     try:
         with main_process_ignores_sigint(trainer):
@@ -169,6 +172,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             for logger in trainer.loggers:
                 logger.log_metrics({f"{monitor}_best": best_val}, step=trainer.global_step)
         log_hparams_with_metrics(trainer, cfg, final)
+        for logger in trainer.loggers:
+            logger.save()
+        join_after_completion(trainer.loggers)
         write_metrics(run_dir, record)
         report(record)
     return record
