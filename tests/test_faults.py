@@ -75,8 +75,11 @@ def test_nan_loss_stops_with_step_and_learning_rate_and_keeps_last_good_checkpoi
     assert exited.value.code == 2
 
 
-def test_ctrl_c_saves_a_checkpoint_exits_130_and_resumes(
-    tmp_path: Path, tiny_data_dir: Path
+@pytest.mark.parametrize(
+    ("sig", "name", "status"), [(signal.SIGINT, "Ctrl-C", 130), (signal.SIGTERM, "SIGTERM", 143)]
+)
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_exits_cleanly_and_resumes(
+    sig: int, name: str, status: int, tmp_path: Path, tiny_data_dir: Path
 ) -> None:
     run_dir, marker = tmp_path / "run", tmp_path / "reached"
     args = [
@@ -106,14 +109,14 @@ def test_ctrl_c_saves_a_checkpoint_exits_130_and_resumes(
         while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert marker.exists(), "training did not reach step 5"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         output, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, output
+    assert proc.returncode == status, output
     assert "Traceback" not in output
-    assert "interrupted (Ctrl-C) at step" in output
+    assert f"interrupted ({name}) at step" in output
     assert f"resume={run_dir}" in output  # tells how to resume
     record = json.loads((run_dir / "metrics.json").read_text())
     assert record["status"] == "interrupted"

@@ -71,6 +71,8 @@ def from_worker(err: BaseException) -> BaseException:
             # the worker's step and checkpoint, which the main process's trainer lacks
             if step := re.search(r" at step (\d+) ", message):
                 new.step = int(step.group(1))  # type: ignore[attr-defined]
+            if "interrupted (SIGTERM)" in message:
+                new.exit_code = 143  # type: ignore[attr-defined]
             if path := re.search(r"(?:kept: |checkpoint saved to )(\S+?)\.?(?:\n|$)", message):
                 new.checkpoint = path.group(1)  # type: ignore[attr-defined]
             return new

@@ -42,7 +42,9 @@ class TrainingGuard(Callback):
       is the last good one. A checkpoint whose weights are not finite is refused too.
     * The first Ctrl-C (SIGINT) asks the run to stop after the current training step: a
       checkpoint is written to ``<checkpoint dir>/last.ckpt`` and :class:`TrainingInterrupted`
-      is raised (``resume=auto`` continues from it). A second Ctrl-C stops at once.
+      is raised (``resume=auto`` continues from it). A second Ctrl-C stops at once. A SIGTERM
+      (``kill``, a scheduler's preemption), which Lightning records in
+      ``trainer.received_sigterm``, is handled the same way (exit status 143).
 
     Under DDP the ranks agree on both decisions (one small all-reduce per step), so no rank
     is left waiting in a collective.
@@ -112,21 +114,27 @@ class TrainingGuard(Callback):
     ) -> None:
         loss = _loss_of(outputs)
         bad_loss = loss is not None and not bool(torch.isfinite(loss.detach()).all())
-        flags = torch.tensor([float(bad_loss), float(self.interrupt_requested)])
+        # Lightning's own SIGTERM handler (kill, a cluster's preemption) only sets this flag
+        sigterm = bool(getattr(trainer, "received_sigterm", False))
+        flags = torch.tensor([float(bad_loss), float(self.interrupt_requested), float(sigterm)])
         if trainer.world_size > 1:
             flags = trainer.strategy.reduce(flags.to(pl_module.device), reduce_op="sum").cpu()
         if flags[0] > 0:
             value = loss.detach().float().cpu().item() if bad_loss and loss is not None else "nan"
             self.diverged(trainer, f"the training loss is {value}", batch_idx)
-        if flags[1] > 0:
+        if flags[1] > 0 or flags[2] > 0:
             path = self.interrupt_path(trainer)
             trainer.save_checkpoint(path)  # every rank calls it; rank zero writes
             self.saved_checkpoint = str(path)
             hint = f"\nResume with: {self.resume_hint}" if self.resume_hint else ""
-            raise TrainingInterrupted(
-                f"interrupted (Ctrl-C) at step {trainer.global_step} (epoch "
+            what = "Ctrl-C" if flags[1] > 0 else "SIGTERM"
+            err = TrainingInterrupted(
+                f"interrupted ({what}) at step {trainer.global_step} (epoch "
                 f"{trainer.current_epoch}, batch {batch_idx}); checkpoint saved to {path}.{hint}"
             )
+            if what == "SIGTERM":
+                err.exit_code = 143  # 128 + SIGTERM, the shell's convention
+            raise err
 
     def diverged(self, trainer: L.Trainer, what: str, batch_idx: int | None) -> None:
         where = f"step {trainer.global_step} (epoch {trainer.current_epoch}"
