@@ -32,3 +32,18 @@ class StallAtStep(Callback):
             return
         while True:
             time.sleep(60)
+
+
+class InterruptAtStep(Callback):
+    """At ``step`` optimizer steps, do what a Ctrl-C does: set the ``TrainingGuard``'s flag."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        from dlzoo.reliability.guards import TrainingGuard
+
+        if trainer.global_step == self.step:
+            for callback in trainer.callbacks:
+                if isinstance(callback, TrainingGuard):
+                    callback.interrupt_requested = True

@@ -26,7 +26,12 @@ from dlzoo.reliability.distributed import (
     from_worker,
     main_process_ignores_sigint,
 )
-from dlzoo.reliability.guards import RestoreLoaderPosition, RngState, TrainingGuard
+from dlzoo.reliability.guards import (
+    RestoreLoaderPosition,
+    RngState,
+    TrainEpochAggregates,
+    TrainingGuard,
+)
 from dlzoo.reliability.preflight import preflight
 from dlzoo.reliability.resume import checkpoint_dir, plan_resume, resume_command, with_purge_step
 from dlzoo.tasks import SupervisedTask
@@ -97,7 +102,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
     guard = TrainingGuard(checkpoint_dir(cfg), resume_hint=resume_command(run_dir))
     callbacks += [StoreConfigInCheckpoint(cfg), guard, RngState(), RestoreLoaderPosition()]
-    callbacks.append(FitSummary())
+    callbacks += [FitSummary(), TrainEpochAggregates()]
     loggers: list[Logger] = instantiate_group(with_purge_step(cfg.get("logger"), plan))
     trainer: L.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]

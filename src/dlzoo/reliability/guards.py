@@ -123,9 +123,14 @@ class TrainingGuard(Callback):
             value = loss.detach().float().cpu().item() if bad_loss and loss is not None else "nan"
             self.diverged(trainer, f"the training loss is {value}", batch_idx)
         if flags[1] > 0 or flags[2] > 0:
+            if batch_idx + 1 >= trainer.num_training_batches:
+                # the epoch's last batch: Lightning would resume past this epoch's validation
+                # and epoch-end logging, so stop at the next epoch's first batch instead
+                return
             path = self.interrupt_path(trainer)
             trainer.save_checkpoint(path)  # every rank calls it; rank zero writes
             self.saved_checkpoint = str(path)
+            self._log_this_step(trainer)
             hint = f"\nResume with: {self.resume_hint}" if self.resume_hint else ""
             what = "Ctrl-C" if flags[1] > 0 else "SIGTERM"
             err = TrainingInterrupted(
@@ -135,6 +140,17 @@ class TrainingGuard(Callback):
             if what == "SIGTERM":
                 err.exit_code = 143  # 128 + SIGTERM, the shell's convention
             raise err
+
+    @staticmethod
+    def _log_this_step(trainer: L.Trainer) -> None:
+        """Send this step's logged values to the loggers, as Lightning does right after
+        ``on_train_batch_end``: the resumed run continues after this step, so they would be
+        missing from the curves otherwise. (Lightning internals; skipped if they change.)"""
+        try:
+            trainer._logger_connector.on_batch_end()
+            trainer._logger_connector.update_train_step_metrics()
+        except Exception as err:
+            log.warning("could not log the last step before stopping (%s)", err)
 
     def diverged(self, trainer: L.Trainer, what: str, batch_idx: int | None) -> None:
         where = f"step {trainer.global_step} (epoch {trainer.current_epoch}"
@@ -220,3 +236,117 @@ class RestoreLoaderPosition(Callback):
         fit_loop = trainer.fit_loop
         if getattr(fit_loop, "_combined_loader_states_to_load", None):
             fit_loop._load_combined_loader_states()
+
+
+class TrainEpochAggregates(Callback):
+    """Carries the running epoch averages of the training metrics across a mid-epoch resume.
+
+    Lightning checkpoints neither its running ``self.log(..., on_epoch=True)`` sums nor the
+    states of torchmetrics objects, so without this the interrupted epoch's ``train/loss_epoch``
+    and ``train/acc`` would average only the batches after the resume. Saved: the sum and count
+    of every mean-reduced training log, and the sum-reduced states of the module's training
+    metrics (``train_metrics``); added back after the first batch of the resumed epoch.
+
+    Uses Lightning internals (2.6); if they change, it logs a warning and the averages fall
+    back to the post-resume batches. Under DDP the saved part is rank zero's.
+    """
+
+    def __init__(self) -> None:
+        self._trainer: L.Trainer | None = None
+        self._module: L.LightningModule | None = None
+        self._pending: dict[str, Any] | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._trainer, self._module = trainer, pl_module
+
+    def _train_metrics(self) -> dict[str, Any]:
+        from torchmetrics import Metric
+
+        if self._module is None:
+            return {}
+        return {
+            name: m
+            for name, m in self._module.named_modules()
+            if isinstance(m, Metric) and name.startswith("train")
+        }
+
+    @staticmethod
+    def _sum_states(metric: Any) -> list[str]:
+        from torchmetrics.utilities.data import dim_zero_sum
+
+        return [
+            s
+            for s, fx in metric._reductions.items()
+            if fx in (dim_zero_sum, torch.sum) and isinstance(getattr(metric, s), torch.Tensor)
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        if self._trainer is None:
+            return {}
+        try:
+            from lightning.pytorch.trainer.connectors.logger_connector.result import (
+                _ResultMetric,
+            )
+
+            logged = {}
+            for key, rm in self._trainer.fit_loop.epoch_loop._results.items():
+                if (
+                    isinstance(rm, _ResultMetric)
+                    and rm.is_tensor
+                    and rm.meta.on_epoch
+                    and rm.meta.is_mean_reduction
+                ):
+                    logged[key] = {
+                        "value": rm.value.detach().cpu().clone(),
+                        "count": rm.cumulated_batch_size.detach().cpu().clone(),
+                    }
+            metrics = {
+                name: {
+                    "updates": int(m._update_count),
+                    "states": {
+                        s: getattr(m, s).detach().cpu().clone() for s in self._sum_states(m)
+                    },
+                }
+                for name, m in self._train_metrics().items()
+            }
+            return {"logged": logged, "metrics": metrics}
+        except Exception as err:  # internals changed: resume still works, averages do not
+            log.warning("cannot save the running training averages (%s)", err)
+            return {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._pending = state_dict or None
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        pending, self._pending = self._pending, None
+        if not pending or batch_idx == 0:  # resumed at an epoch start: nothing to carry
+            return
+        try:
+            results = trainer.fit_loop.epoch_loop._results
+            for key, saved in pending.get("logged", {}).items():
+                rm = results.get(key)
+                if rm is None:
+                    continue
+                rm.value = rm.value + saved["value"].to(rm.value.device, rm.value.dtype)
+                rm.cumulated_batch_size = rm.cumulated_batch_size + saved["count"].to(
+                    rm.cumulated_batch_size.device
+                )
+            current = self._train_metrics()
+            for name, saved in pending.get("metrics", {}).items():
+                metric = current.get(name)
+                if metric is None:
+                    continue
+                for s, value in saved["states"].items():
+                    now = getattr(metric, s)
+                    setattr(metric, s, now + value.to(now.device, now.dtype))
+                metric._update_count += saved["updates"]
+                metric._computed = None
+        except Exception as err:
+            log.warning("cannot restore the running training averages (%s)", err)
