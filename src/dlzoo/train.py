@@ -175,7 +175,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if trainer.is_global_zero:
         if best_val is not None:
             for logger in trainer.loggers:
-                logger.log_metrics({f"{monitor}_best": best_val}, step=trainer.global_step)
+                logger.log_metrics({f"{monitor}_best": best_val}, step=summary["global_steps"])
         log_hparams_with_metrics(trainer, cfg, final)
         for logger in trainer.loggers:
             logger.save()
