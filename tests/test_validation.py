@@ -179,8 +179,8 @@ def test_every_shipped_config_option_validates(override: str, tmp_path: Path) ->
             raise
 
 
-def test_cli_reports_a_bad_config_in_one_line_and_exits_2() -> None:
-    result = run_script("train.py", "optimizer.lr=-1", "paths.log_dir=/tmp/dlzoo-test-logs")
+def test_cli_reports_a_bad_config_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    result = run_script("train.py", "optimizer.lr=-1", f"paths.log_dir={tmp_path}")
     assert result.returncode == 2
     assert "error: optimizer.lr=-1: must be a number > 0" in result.stderr
     assert "Traceback" not in result.stderr
