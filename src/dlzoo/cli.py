@@ -38,7 +38,8 @@ def quiet_duplicate_logs() -> None:
 
 
 def run_reporting_errors(fn: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
-    """Call ``fn``; a user-facing error ends the process with its message and status 2."""
+    """Call ``fn``; a user-facing error ends the process with its message and status 2
+    (130 for a Ctrl-C that stopped training cleanly)."""
     quiet_duplicate_logs()
     try:
         return fn(cfg)
@@ -46,14 +47,14 @@ def run_reporting_errors(fn: Callable[[DictConfig], Any], cfg: DictConfig) -> An
         key = err.full_key or "a required value"
         fail(f"{key} is required: pass {key}=<value> on the command line")
     except DlzooError as err:
-        fail(str(err))
+        fail(str(err), getattr(err, "exit_code", 2))
 
 
-def fail(message: str) -> None:
-    """Log ``message``, print it as the last line on stderr, exit with status 2."""
+def fail(message: str, exit_code: int = 2) -> None:
+    """Log ``message``, print it as the last line on stderr, exit with ``exit_code``."""
     log.error("%s", message)
     print(f"\nerror: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(exit_code)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")

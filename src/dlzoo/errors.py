@@ -17,3 +17,21 @@ class DataError(DlzooError):
 
 class IncompatibleError(ConfigError):
     """The chosen model cannot be trained on the chosen dataset."""
+
+
+class RunDirError(DlzooError):
+    """The run directory cannot be written, or its disk is too full for the run."""
+
+
+class TrainingDiverged(DlzooError):
+    """The training loss (or the weights about to be checkpointed) became NaN or infinite."""
+
+    status = "diverged"
+
+
+class TrainingInterrupted(DlzooError):
+    """The user pressed Ctrl-C: a checkpoint was saved and the run stopped cleanly."""
+
+    status = "interrupted"
+    #: the shell's convention for "ended by SIGINT" (128 + 2)
+    exit_code = 130

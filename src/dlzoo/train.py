@@ -11,11 +11,30 @@ import hydra
 import lightning as L
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
+from torch.multiprocessing import ProcessRaisedException
 
 from dlzoo.builders import build_datamodule, build_task
 from dlzoo.callbacks import EpochTimer
 from dlzoo.checkpoints import CONFIG_KEY
+from dlzoo.errors import TrainingDiverged, TrainingInterrupted
+from dlzoo.reliability.checkpoint_io import AtomicCheckpointIO
+from dlzoo.reliability.csv_history import join_after_completion, set_aside_before_resume
+from dlzoo.reliability.distributed import (
+    FitSummary,
+    fit_summary,
+    from_worker,
+    main_process_ignores_sigint,
+)
+from dlzoo.reliability.guards import (
+    RestoreLoaderPosition,
+    RngState,
+    TrainEpochAggregates,
+    TrainingGuard,
+)
+from dlzoo.reliability.preflight import preflight
+from dlzoo.reliability.resume import checkpoint_dir, plan_resume, resume_command, with_purge_step
 from dlzoo.tasks import SupervisedTask
 from dlzoo.utils.config_tree import print_config_tree, save_config
 from dlzoo.utils.records import log_hparams_with_metrics, to_float, write_metrics
@@ -66,6 +85,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; returns the record written to ``metrics.json``."""
     started = time.perf_counter()
     validate_config(cfg)
+    plan = plan_resume(cfg)  # may point the run at the folder of the run it continues
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
 
@@ -74,23 +94,58 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     module = build_task(cfg, spec)  # fails here, before any data is loaded, on a bad pair
     set_monitor(cfg, module)
     run_dir = Path(cfg.paths.output_dir)
-    save_config(cfg, run_dir / "config.yaml")
-    if cfg.get("print_config", True):
-        print_config_tree(cfg)
+    if rank_zero_only.rank == 0:  # fail now, not after an hour, on an unwritable/full disk
+        kept = int(OmegaConf.select(cfg, "callbacks.model_checkpoint.save_top_k", default=1))
+        preflight(run_dir, module.num_parameters(), checkpoints_kept=max(kept, 0) + 2)
+        save_config(cfg, run_dir / "config.yaml")
+        if cfg.get("print_config", True):
+            print_config_tree(cfg)
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
+    guard = TrainingGuard(checkpoint_dir(cfg), resume_hint=resume_command(run_dir))
     timer = EpochTimer()
-    callbacks += [StoreConfigInCheckpoint(cfg), timer]
-    loggers: list[Logger] = instantiate_group(cfg.get("logger"))
+    callbacks += [StoreConfigInCheckpoint(cfg), guard, RngState(), RestoreLoaderPosition()]
+    callbacks += [FitSummary(), TrainEpochAggregates(), timer]
+    loggers: list[Logger] = instantiate_group(with_purge_step(cfg.get("logger"), plan))
     if not loggers:  # the learning-rate monitor has nowhere to write
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
     )
 
+    status = {"status": "running", "run_dir": str(run_dir), "resumed_from": plan.checkpoint}
+    if rank_zero_only.rank == 0:
+        write_metrics(run_dir, status)
+        if plan.checkpoint:
+            set_aside_before_resume(loggers, purge_step=plan.step + 1)
     fit_started = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    try:
+        with main_process_ignores_sigint(trainer):
+            try:
+                trainer.fit(
+                    module,
+                    datamodule=datamodule,
+                    ckpt_path=plan.checkpoint,
+                    weights_only=not cfg.get("trust_checkpoint", False),
+                )
+            except ProcessRaisedException as err:  # a spawned DDP worker failed
+                raise from_worker(err) from None
+    except (TrainingDiverged, TrainingInterrupted) as err:
+        if trainer.is_global_zero:
+            write_metrics(
+                run_dir,
+                {
+                    **status,
+                    "status": err.status,
+                    "message": str(err),
+                    "global_steps": getattr(err, "step", trainer.global_step),
+                    "last_checkpoint": getattr(err, "checkpoint", None)
+                    or guard.last_checkpoint(trainer),
+                },
+            )
+        raise
     train_time = time.perf_counter() - fit_started
+    summary = fit_summary(trainer)  # also right when training ran in spawned DDP workers
 
     checkpoint = trainer.checkpoint_callback
     best_path = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
@@ -101,7 +156,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         results = trainer.test(module, datamodule=datamodule, ckpt_path=test_ckpt)
         test_metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}
 
-    best_val = to_float(checkpoint.best_model_score) if best_path else None
+    best_val = to_float(summary["best"]) if best_path else None
     monitor = cfg.monitor.metric
     final = {**test_metrics, f"{monitor}_best": best_val}
     record = {
@@ -113,22 +168,26 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "mode": cfg.monitor.mode,
         "metrics": final,
         "best_val": best_val,
-        "epochs": trainer.current_epoch,
-        "global_steps": trainer.global_step,
+        "epochs": summary["epochs"],
+        "global_steps": summary["global_steps"],
         "num_parameters": module.num_parameters(),
         "train_time_s": round(train_time, 3),
         "epoch_times_s": timer.epoch_times,
         "wall_time_s": round(time.perf_counter() - started, 3),
         "seed": cfg.get("seed"),
         "best_checkpoint": best_path or None,
-        "last_checkpoint": getattr(checkpoint, "last_model_path", None) or None,
+        "last_checkpoint": summary["last"],
         "run_dir": str(run_dir),
+        "resumed_from": plan.checkpoint,
     }
     if trainer.is_global_zero:
         if best_val is not None:
             for logger in trainer.loggers:
-                logger.log_metrics({f"{monitor}_best": best_val}, step=trainer.global_step)
+                logger.log_metrics({f"{monitor}_best": best_val}, step=summary["global_steps"])
         log_hparams_with_metrics(trainer, cfg, final)
+        for logger in trainer.loggers:
+            logger.save()
+        join_after_completion(trainer.loggers)
         write_metrics(run_dir, record)
         report(record)
     return record

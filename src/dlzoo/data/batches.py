@@ -52,6 +52,7 @@ class InMemoryBatches:
         self.epoch = 0
         self._skip = 0  # batches already consumed in `epoch` (restored from a checkpoint)
         self._yielded = 0
+        self._active_epoch: int | None = None  # the epoch the current iteration serves
 
     @property
     def num_examples(self) -> int:
@@ -67,11 +68,11 @@ class InMemoryBatches:
         n = self.num_examples
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def _indices(self) -> Tensor | None:
+    def _indices(self, epoch: int) -> Tensor | None:
         n = len(self.tensors[0])
         order = None
         if self.shuffle:
-            gen = torch.Generator().manual_seed(self.seed + self.epoch)
+            gen = torch.Generator().manual_seed(self.seed + epoch)
             order = torch.randperm(n, generator=gen)
         if self.world_size == 1:
             return order
@@ -83,11 +84,15 @@ class InMemoryBatches:
         return order[self.rank :: self.world_size]
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
-        order = self._indices()
-        n = self.num_examples
-        stop = n - n % self.batch_size if self.drop_last else n
+        # The epoch advances when an iteration *starts*: Lightning stops pulling batches once
+        # it has seen ``len(self)`` of them (or ``limit_train_batches``), so the generator is
+        # usually abandoned rather than exhausted and an end-of-loop increment would never run.
+        self._active_epoch, self.epoch = self.epoch, self.epoch + 1
         start_batch, self._skip = self._skip, 0
         self._yielded = start_batch
+        order = self._indices(self._active_epoch)
+        n = self.num_examples
+        stop = n - n % self.batch_size if self.drop_last else n
         for start in range(start_batch * self.batch_size, stop, self.batch_size):
             end = min(start + self.batch_size, stop)
             if order is None:
@@ -97,14 +102,20 @@ class InMemoryBatches:
                 batch = tuple(t[idx] for t in self.tensors)
             self._yielded += 1
             yield batch
-        self.epoch += 1
-        self._yielded = 0
+        self._active_epoch = None  # finished: a checkpoint now means "start the next epoch"
 
-    # Lightning saves and restores these with the fit loop, so a resumed run replays the
-    # same shuffle order and skips the batches it already trained on.
+    # Lightning saves and restores these with the fit loop (``loops.fit_loop.state_dict.
+    # combined_loader`` in a checkpoint), so a resumed run replays the same shuffle order and
+    # skips the batches it already trained on.
     def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "batches_yielded": self._yielded}
+        """The epoch being iterated and how many of its batches were handed out."""
+        if self._active_epoch is None:
+            return {"epoch": self.epoch, "batches_yielded": 0}
+        return {"epoch": self._active_epoch, "batches_yielded": self._yielded}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.epoch = int(state["epoch"])
-        self._skip = int(state["batches_yielded"])
+        epoch, done = int(state["epoch"]), int(state["batches_yielded"])
+        if done >= len(self):  # saved after the epoch's last batch: start the next epoch
+            epoch, done = epoch + 1, 0
+        self.epoch, self._skip = epoch, done
+        self._active_epoch = None

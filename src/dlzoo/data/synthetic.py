@@ -86,10 +86,7 @@ class CurveDataModule(SyntheticDataModule):
         return DataSpec("regression", (1,), num_targets=1)
 
     def generate(self, n: int, gen: torch.Generator, split: str) -> Split:
-        if split == "train":
-            x = torch.linspace(-1, 1, n)
-        else:
-            x = torch.rand(n, generator=gen) * 2 - 1
+        x = torch.linspace(-1, 1, n) if split == "train" else torch.rand(n, generator=gen) * 2 - 1
         y = x.pow(2) + self.noise * torch.rand(n, generator=gen)
         return x.unsqueeze(1), y.unsqueeze(1)
 

@@ -77,8 +77,16 @@ class SupervisedTask(L.LightningModule):
         loss = self.loss(outputs, y)
         metrics.update(*self.metric_inputs(outputs.detach(), y))
         on_step = stage == "train"
+        # validation/test losses are averaged over all DDP ranks (sync_dist); the training loss
+        # is rank zero's, which saves an all-reduce per step
         self.log(
-            f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, batch_size=len(x)
+            f"{stage}/loss",
+            loss,
+            on_step=on_step,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=len(x),
+            sync_dist=not on_step,
         )
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
         return loss

@@ -1,38 +1,472 @@
-"""Checks of the composed config that run before anything heavy starts."""
+"""Checks of the composed config that run before anything heavy starts.
+
+Three layers, all reported together as one :class:`ConfigError` (key, bad value, what is
+allowed):
+
+1. **Types of the fixed top-level keys**, declared as a dataclass (:class:`TrainSchema`) and
+   checked by OmegaConf's structured-config merge, the same type system Hydra uses.
+2. **Unknown keys** of every node with a ``_target_`` (data, model.net, optimizer, scheduler,
+   trainer, callbacks, loggers) against the target's constructor signature, so a typo such as
+   ``+optimizer.lrr=0.1`` or ``patience`` misspelt in a YAML file is caught with the allowed
+   names, and every new model or optimizer is covered without editing a schema. Top-level and
+   ``model`` keys that look like a typo of a known key are errors; other unknown keys there
+   only warn (other features may add their own keys).
+3. **Ranges and combinations** (:data:`RULES`, :func:`combination_errors`): lr > 0, dropout
+   in [0, 1), batch size >= 1, resize >= the model's minimum input size, a global batch size
+   divisible by the number of DDP processes, ...
+
+(Hydra itself already rejects ``optimzer.lr=0.1`` on the command line, a key that is not in
+the config, unless it is added with ``+``.)
+"""
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+import difflib
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from dlzoo.errors import ConfigError
 
+log = logging.getLogger(__name__)
 
-def _positive_number(value: object, key: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{key}={value!r}: must be a number > 0")
+
+# -- 1. the fixed top-level keys, typed ------------------------------------------------------
+@dataclass
+class MonitorSchema:
+    metric: str = "auto"
+    mode: str = "auto"
+
+
+@dataclass
+class TrainSchema:
+    """Scalar top-level keys of ``conf/train.yaml`` and their types (groups are checked by
+    their ``_target_``'s signature and by :data:`RULES`)."""
+
+    task_name: str = MISSING
+    seed: int | None = None
+    monitor: MonitorSchema = field(default_factory=MonitorSchema)
+    optimized_metric: str | None = None
+    test: bool = True
+    ckpt_path: str | None = None
+    resume: str | None = None
+    trust_checkpoint: bool = False
+    print_config: bool = True
+
+
+#: config groups (and other nested keys) that are not part of the typed schema
+GROUP_KEYS = (
+    "data",
+    "model",
+    "optimizer",
+    "scheduler",
+    "trainer",
+    "callbacks",
+    "logger",
+    "paths",
+    "hydra",
+    "experiment",
+    "debug",
+)
+#: keys Hydra's instantiate reads itself
+HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
+#: keys of a group node that describe it rather than being constructor arguments
+META_KEYS = {"data": {"name"}, "callbacks": {"enabled"}, "logger": {"enabled"}}
+#: keys ``conf/model/*.yaml`` may hold besides ``net``/``init``
+MODEL_KEYS = {"name", "tasks", "task", "input", "min_input_size", "net", "init"}
+
+
+def _known_tasks() -> list[str]:
+    """Task names with a LightningModule (``dlzoo.tasks.TASK_CLASSES``; features may add)."""
+    from dlzoo.tasks import TASK_CLASSES
+
+    return sorted(TASK_CLASSES)
+
+
+#: the annotations of :class:`TrainSchema` in words
+TYPE_WORDS = {
+    "int | None": "an integer or null",
+    "str | None": "a string or null",
+    "bool": "true or false",
+    "str": "a string",
+}
+
+
+def _type_errors(cfg: DictConfig) -> list[str]:
+    errors = []
+    schema = OmegaConf.structured(TrainSchema)
+    for name, spec in TrainSchema.__dataclass_fields__.items():
+        if name not in cfg:
+            continue
+        value = cfg[name]
+        if isinstance(value, DictConfig):  # a nested dataclass: report unknown keys by name
+            allowed = set(schema[name])
+            errors += [
+                f"{name}.{k}: unknown key{_suggest(str(k), allowed)}; allowed keys: "
+                f"{', '.join(sorted(allowed))}"
+                for k in value
+                if k not in allowed
+            ]
+            continue
+        try:
+            OmegaConf.merge(schema, {name: value})
+        except OmegaConfBaseException:
+            errors.append(f"{name}={value!r}: must be {TYPE_WORDS.get(str(spec.type), spec.type)}")
+    return errors
+
+
+# -- 2. unknown keys ----------------------------------------------------------------------
+def _parameters(target: Callable) -> set[str] | None:
+    """Keyword names ``target`` accepts (following ``**kwargs`` up the class hierarchy);
+    ``None`` when it accepts anything."""
+    if inspect.isclass(target):
+        names: set[str] = set()
+        for klass in target.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            try:
+                params = inspect.signature(init).parameters.values()
+            except (TypeError, ValueError):
+                return None
+            names |= {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+            if not any(p.kind is p.VAR_KEYWORD for p in params):
+                return names - {"self"}
+        return None
+    try:
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind is not p.VAR_POSITIONAL}
+
+
+def _suggest(key: str, allowed: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown_target_keys(node: DictConfig, path: str, meta: set[str]) -> list[str]:
+    from hydra.utils import get_object
+
+    target = node.get("_target_")
+    try:
+        obj = get_object(str(target))
+    except Exception:
+        return [f"{path}._target_={target!r}: cannot be imported (check the spelling)"]
+    allowed = _parameters(obj)
+    if allowed is None:
+        return []
+    # arguments dlzoo passes itself (sizes from the data, the parameters to optimise)
+    injected = {"model.net": {"input_shape", "num_outputs"}, "optimizer": {"params"}}.get(
+        path, set()
+    )
+    errors = []
+    for key in node:
+        if key in HYDRA_KEYS or key in meta or key in allowed:
+            continue
+        shown = sorted(allowed - injected - {"self"})
+        errors.append(
+            f"{path}.{key}: unknown key for {target}{_suggest(str(key), shown)}; "
+            f"allowed keys: {', '.join(shown)}"
+        )
+    return errors
+
+
+def _target_nodes(cfg: DictConfig) -> Iterable[tuple[DictConfig, str, set[str]]]:
+    def one(path: str, meta: set[str] = frozenset()) -> Iterable[tuple[DictConfig, str, set[str]]]:
+        node = OmegaConf.select(cfg, path, default=None)
+        if isinstance(node, DictConfig) and "_target_" in node:
+            yield node, path, set(meta)
+
+    yield from one("data", META_KEYS["data"])
+    yield from one("model.net")
+    yield from one("optimizer")
+    yield from one("scheduler.scheduler")
+    yield from one("trainer")
+    for group in ("callbacks", "logger"):
+        for name, node in (cfg.get(group) or {}).items():
+            if isinstance(node, DictConfig) and "_target_" in node:
+                yield node, f"{group}.{name}", META_KEYS[group]
+
+
+def _unknown_keys(cfg: DictConfig) -> list[str]:
+    errors = []
+    for node, path, meta in _target_nodes(cfg):
+        errors += _unknown_target_keys(node, path, meta)
+    known_top = set(TrainSchema.__dataclass_fields__) | set(GROUP_KEYS)
+    for key in cfg:
+        if key not in known_top:
+            hint = _suggest(str(key), known_top)
+            if hint:
+                errors.append(f"{key}: unknown top-level key{hint}")
+            else:
+                log.warning("config key %r is not used by dlzoo's training", key)
+    model = cfg.get("model")
+    if isinstance(model, DictConfig):
+        for key in model:
+            if key not in MODEL_KEYS:
+                hint = _suggest(str(key), MODEL_KEYS)
+                if hint:
+                    errors.append(f"model.{key}: unknown key{hint}; allowed: {sorted(MODEL_KEYS)}")
+        init = model.get("init")
+        if isinstance(init, DictConfig):
+            from dlzoo.models.init import initialize
+
+            allowed = (_parameters(initialize) or set()) - {"net"}
+            errors += [
+                f"model.init.{k}: unknown key{_suggest(str(k), allowed)}; allowed keys: "
+                f"{', '.join(sorted(allowed))}"
+                for k in init
+                if k not in allowed
+            ]
+    return errors
+
+
+# -- 3. ranges and combinations -------------------------------------------------------------
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``key`` (a dotted path; skipped when absent or null) must satisfy ``ok``;
+    ``allowed`` says in words what is allowed."""
+
+    key: str
+    ok: Callable[[Any], bool]
+    allowed: str
+
+
+PRECISIONS = (
+    "32-true",
+    "32",
+    "64-true",
+    "64",
+    "16-mixed",
+    "16",
+    "bf16-mixed",
+    "bf16",
+    "16-true",
+    "bf16-true",
+    "transformer-engine",
+    "transformer-engine-float16",
+)
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+
+RULES: tuple[Rule, ...] = (
+    Rule("optimizer.lr", lambda v: _number(v) and v > 0, "a number > 0"),
+    Rule("optimizer.weight_decay", lambda v: _number(v) and v >= 0, "a number >= 0"),
+    Rule("optimizer.momentum", lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    Rule("optimizer.eps", lambda v: _number(v) and v > 0, "a number > 0"),
+    Rule(
+        "optimizer.betas",
+        lambda v: (
+            isinstance(v, ListConfig | list)
+            and len(v) == 2
+            and all(_number(b) and 0 <= b < 1 for b in v)
+        ),
+        "two numbers in [0, 1), e.g. [0.9, 0.999]",
+    ),
+    Rule("model.net.dropout", lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    Rule(
+        "model.net.hidden_sizes",
+        lambda v: isinstance(v, ListConfig | list) and all(_int(h) and h >= 1 for h in v),
+        "a list of positive integers, e.g. [256, 128]",
+    ),
+    Rule(
+        "model.tasks",
+        lambda v: all(t in _known_tasks() for t in v),
+        "a list drawn from the registered tasks (dlzoo.tasks.TASK_CLASSES)",
+    ),
+    Rule("model.input", lambda v: v in ("any", "image"), "'any' or 'image'"),
+    Rule("model.min_input_size", lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    Rule(
+        "data.batch_size",
+        lambda v: (_int(v) and v >= 1) or (isinstance(v, str) and v.strip().lower() == "full"),
+        "a positive integer or 'full'",
+    ),
+    Rule(
+        "data.eval_batch_size",
+        lambda v: (_int(v) and v >= 1) or (isinstance(v, str) and v.strip().lower() == "full"),
+        "a positive integer or 'full'",
+    ),
+    Rule("data.val_size", lambda v: _int(v) and v >= 0, "an integer >= 0"),
+    Rule("data.resize", lambda v: _int(v) and v >= 1, "a positive image size or null"),
+    Rule(
+        "data.std",
+        lambda v: (
+            _number(v)
+            and v > 0
+            or (isinstance(v, ListConfig | list) and all(_number(s) and s > 0 for s in v))
+        ),
+        "a number > 0 (or one per channel)",
+    ),
+    Rule(
+        "trainer.max_epochs",
+        lambda v: _int(v) and (v >= 1 or v == -1),
+        "an integer >= 1, or -1 (no limit)",
+    ),
+    Rule("trainer.min_epochs", lambda v: _int(v) and v >= 0, "an integer >= 0"),
+    Rule("trainer.accelerator", lambda v: v in ACCELERATORS, f"one of {list(ACCELERATORS)}"),
+    Rule(
+        "trainer.devices",
+        lambda v: (
+            (_int(v) and (v >= 1 or v == -1))
+            or v == "auto"
+            or (isinstance(v, str) and v.strip("-").isdigit())
+            or isinstance(v, ListConfig | list)
+        ),
+        "a positive integer, -1 (all), 'auto' or a list of device indices",
+    ),
+    Rule("trainer.num_nodes", lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    Rule("trainer.precision", lambda v: str(v) in PRECISIONS, f"one of {list(PRECISIONS)}"),
+    Rule("trainer.gradient_clip_val", lambda v: _number(v) and v >= 0, "a number >= 0 or null"),
+    Rule("trainer.log_every_n_steps", lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    Rule("trainer.check_val_every_n_epoch", lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    Rule("trainer.accumulate_grad_batches", lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    Rule(
+        "trainer.deterministic",
+        lambda v: isinstance(v, bool) or v == "warn",
+        "true, false or 'warn'",
+    ),
+    Rule("monitor.mode", lambda v: v in ("auto", "min", "max"), "'auto', 'min' or 'max'"),
+    Rule("scheduler.interval", lambda v: v in ("step", "epoch"), "'step' or 'epoch'"),
+    Rule("callbacks.early_stopping.patience", lambda v: _int(v) and v >= 0, "an integer >= 0"),
+    Rule(
+        "callbacks.model_checkpoint.save_top_k",
+        lambda v: _int(v) and v >= -1,
+        "an integer >= -1 (-1 keeps all)",
+    ),
+    Rule(
+        "callbacks.model_checkpoint.every_n_train_steps",
+        lambda v: _int(v) and v >= 0,
+        "an integer >= 0",
+    ),
+    Rule("seed", lambda v: _int(v) and v >= 0, "a non-negative integer or null"),
+    Rule(
+        "resume",
+        lambda v: isinstance(v, str) and v.strip() != "",
+        "null, 'auto', a run folder or a checkpoint file",
+    ),
+)
+
+
+def _select(cfg: DictConfig, key: str) -> Any:
+    return OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
+
+
+def range_errors(cfg: DictConfig) -> list[str]:
+    errors = []
+    for rule in RULES:
+        value = _select(cfg, rule.key)
+        if value is None:
+            continue
+        try:
+            ok = bool(rule.ok(value))
+        except TypeError:
+            ok = False
+        if not ok:
+            shown = OmegaConf.to_container(value) if isinstance(value, ListConfig) else value
+            errors.append(f"{rule.key}={shown!r}: must be {rule.allowed}")
+    return errors
+
+
+def _world_size(trainer: DictConfig) -> int | None:
+    devices, nodes = trainer.get("devices", 1), trainer.get("num_nodes", 1) or 1
+    if isinstance(devices, ListConfig | list):
+        devices = len(devices)
+    elif isinstance(devices, str) and devices.isdigit():
+        devices = int(devices)
+    if not _int(devices) or devices < 1 or not _int(nodes):
+        return None
+    return devices * nodes
+
+
+def combination_errors(cfg: DictConfig) -> list[str]:
+    """Settings that are fine one by one but cannot work together."""
+    errors = []
+    trainer = cfg.get("trainer") or {}
+    strategy = str(trainer.get("strategy", "") or "")
+    batch = _select(cfg, "data.batch_size")
+    world = _world_size(trainer) if isinstance(trainer, DictConfig) else None
+    if "ddp" in strategy and world and _int(batch) and batch >= 1 and batch % world:
+        errors.append(
+            f"data.batch_size={batch} with trainer.devices x trainer.num_nodes = {world} "
+            f"processes: the global batch size must be divisible by the number of processes "
+            f"(each takes batch_size / {world}); use e.g. {batch - batch % world or world}"
+        )
+    accelerator = trainer.get("accelerator")
+    if accelerator in ("gpu", "cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            errors.append(
+                f"trainer.accelerator={accelerator!r}: no CUDA GPU is available on this "
+                f"machine; use trainer=cpu (or trainer.accelerator=auto)"
+            )
+    precision = str(trainer.get("precision", ""))
+    if accelerator == "cpu" and precision in ("16-mixed", "16", "16-true"):
+        errors.append(
+            f"trainer.precision={precision!r} with trainer.accelerator='cpu': CPUs support "
+            f"'32-true', '64-true', 'bf16-mixed' and 'bf16-true'"
+        )
+    max_e, min_e = trainer.get("max_epochs"), trainer.get("min_epochs")
+    if _int(max_e) and _int(min_e) and max_e >= 1 and min_e > max_e:
+        errors.append(
+            f"trainer.min_epochs={min_e} > trainer.max_epochs={max_e}: min_epochs must be "
+            f"<= max_epochs"
+        )
+    total = _select(cfg, "scheduler.scheduler.total_steps")
+    sched_target = str(_select(cfg, "scheduler.scheduler._target_") or "")
+    if (
+        sched_target.endswith("OneCycleLR")
+        and max_e == -1
+        and not total
+        and not trainer.get("max_steps")
+    ):
+        errors.append(
+            "scheduler=onecycle with trainer.max_epochs=-1: one-cycle needs a known number of "
+            "steps; set trainer.max_epochs, trainer.max_steps or scheduler.scheduler.total_steps"
+        )
+    resize, min_size = _select(cfg, "data.resize"), _select(cfg, "model.min_input_size")
+    if _int(resize) and _int(min_size) and resize < min_size:
+        errors.append(
+            f"data.resize={resize}: model={_select(cfg, 'model.name')} needs images of at "
+            f"least {min_size}x{min_size}; allowed: data.resize >= {min_size}"
+        )
+    task, tasks = _select(cfg, "model.task"), _select(cfg, "model.tasks")
+    if task is not None and tasks is not None and task not in tasks:
+        errors.append(
+            f"model.task={task!r}: model={_select(cfg, 'model.name')} supports {list(tasks)}"
+        )
+    resume, ckpt = cfg.get("resume"), cfg.get("ckpt_path")
+    if resume not in (None, False) and ckpt:
+        errors.append(
+            f"resume={resume!r} and ckpt_path={ckpt!r} are both set: use resume to continue a "
+            f"run in its own folder, or ckpt_path to start a new run folder from a checkpoint"
+        )
+    return errors
 
 
 def validate_config(cfg: DictConfig) -> None:
-    """Raise :class:`ConfigError` naming the first bad value and what is allowed."""
-    lr = cfg.optimizer.get("lr")
-    if lr is not None:
-        _positive_number(lr, "optimizer.lr")
-    for key in ("batch_size", "eval_batch_size"):
-        value = cfg.data.get(key)
-        if value is None:
-            continue
-        if isinstance(value, str):
-            if value.strip().lower() != "full":
-                raise ConfigError(f"data.{key}={value!r}: must be a positive integer or 'full'")
-        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"data.{key}={value!r}: must be a positive integer or 'full'")
-    max_epochs = cfg.trainer.get("max_epochs")
-    if (
-        max_epochs is not None
-        and max_epochs != -1
-        and (not isinstance(max_epochs, int) or max_epochs < 1)
-    ):
-        raise ConfigError(f"trainer.max_epochs={max_epochs!r}: must be an integer >= 1 (or -1)")
-    seed = cfg.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ConfigError(f"seed={seed!r}: must be a non-negative integer or null")
+    """Raise one :class:`ConfigError` listing every bad key, its value and what is allowed."""
+    errors = _type_errors(cfg) + _unknown_keys(cfg)
+    errors += [
+        e for e in range_errors(cfg) if e.split("=")[0] not in {x.split("=")[0] for x in errors}
+    ]
+    errors += combination_errors(cfg)
+    if len(errors) == 1:
+        raise ConfigError(errors[0])
+    if errors:
+        raise ConfigError(f"{len(errors)} problems in the config:\n  - " + "\n  - ".join(errors))

@@ -1,0 +1,355 @@
+"""Callbacks that keep a run's state safe: divergence and Ctrl-C handling, RNG state."""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+
+from dlzoo.errors import TrainingDiverged, TrainingInterrupted
+
+log = logging.getLogger(__name__)
+
+
+def _loss_of(outputs: Any) -> torch.Tensor | None:
+    if isinstance(outputs, Mapping):
+        outputs = outputs.get("loss")
+    return outputs if isinstance(outputs, torch.Tensor) else None
+
+
+def _current_lr(trainer: L.Trainer) -> float | None:
+    try:
+        return float(trainer.optimizers[0].param_groups[0]["lr"])
+    except (IndexError, KeyError, AttributeError):
+        return None
+
+
+class TrainingGuard(Callback):
+    """Stops training cleanly on a NaN/inf loss or on Ctrl-C.
+
+    * A non-finite training loss raises :class:`TrainingDiverged` at that step, naming the step
+      and the learning rate; nothing is checkpointed after it, so the last checkpoint on disk
+      is the last good one. A checkpoint whose weights are not finite is refused too.
+    * The first Ctrl-C (SIGINT) asks the run to stop after the current training step: a
+      checkpoint is written to ``<checkpoint dir>/last.ckpt`` and :class:`TrainingInterrupted`
+      is raised (``resume=auto`` continues from it). A second Ctrl-C stops at once. A SIGTERM
+      (``kill``, a scheduler's preemption), which Lightning records in
+      ``trainer.received_sigterm``, is handled the same way (exit status 143).
+
+    Under DDP the ranks agree on both decisions (one small all-reduce per step), so no rank
+    is left waiting in a collective.
+
+    Args:
+        checkpoint_dir: where the Ctrl-C checkpoint goes when no ``ModelCheckpoint`` is used.
+        resume_hint: the command line that resumes this run (printed on Ctrl-C).
+    """
+
+    def __init__(self, checkpoint_dir: str | Path, resume_hint: str = "") -> None:
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.resume_hint = resume_hint
+        self.interrupt_requested = False
+        self._previous_handler: Callable | int | None = None
+        self.saved_checkpoint: str | None = None
+
+    # -- Ctrl-C ------------------------------------------------------------------------------
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.interrupt_requested:  # second Ctrl-C: give up on the clean stop
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.interrupt_requested = True
+        print(
+            "\nCtrl-C: saving a checkpoint after the current training step, then stopping "
+            "(press Ctrl-C again to stop at once, without a checkpoint)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _restore_handler(self) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._restore_handler()
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        self._restore_handler()
+
+    # -- the per-step check ----------------------------------------------------------------
+    def last_checkpoint(self, trainer: L.Trainer) -> str | None:
+        for cb in trainer.checkpoint_callbacks:
+            if isinstance(cb, ModelCheckpoint) and cb.last_model_path:
+                return cb.last_model_path
+        return self.saved_checkpoint
+
+    def interrupt_path(self, trainer: L.Trainer) -> Path:
+        cb = trainer.checkpoint_callback
+        if isinstance(cb, ModelCheckpoint) and cb.dirpath:
+            return Path(cb.dirpath) / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}.ckpt"
+        return self.checkpoint_dir / "last.ckpt"
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        loss = _loss_of(outputs)
+        bad_loss = loss is not None and not bool(torch.isfinite(loss.detach()).all())
+        # Lightning's own SIGTERM handler (kill, a cluster's preemption) only sets this flag
+        sigterm = bool(getattr(trainer, "received_sigterm", False))
+        flags = torch.tensor([float(bad_loss), float(self.interrupt_requested), float(sigterm)])
+        if trainer.world_size > 1:
+            flags = trainer.strategy.reduce(flags.to(pl_module.device), reduce_op="sum").cpu()
+        if flags[0] > 0:
+            value = loss.detach().float().cpu().item() if bad_loss and loss is not None else "nan"
+            self.diverged(trainer, f"the training loss is {value}", batch_idx)
+        if flags[1] > 0 or flags[2] > 0:
+            if batch_idx + 1 >= trainer.num_training_batches:
+                # the epoch's last batch: Lightning would resume past this epoch's validation
+                # and epoch-end logging, so stop at the next epoch's first batch instead
+                return
+            path = self.interrupt_path(trainer)
+            trainer.save_checkpoint(path)  # every rank calls it; rank zero writes
+            self.saved_checkpoint = str(path)
+            self._log_this_step(trainer)
+            hint = f"\nResume with: {self.resume_hint}" if self.resume_hint else ""
+            what = "Ctrl-C" if flags[1] > 0 else "SIGTERM"
+            err = TrainingInterrupted(
+                f"interrupted ({what}) at step {trainer.global_step} (epoch "
+                f"{trainer.current_epoch}, batch {batch_idx}); checkpoint saved to {path}.{hint}"
+            )
+            if what == "SIGTERM":
+                err.exit_code = 143  # 128 + SIGTERM, the shell's convention
+            raise err
+
+    @staticmethod
+    def _log_this_step(trainer: L.Trainer) -> None:
+        """Send this step's logged values to the loggers, as Lightning does right after
+        ``on_train_batch_end``: the resumed run continues after this step, so they would be
+        missing from the curves otherwise. (Lightning internals; skipped if they change.)"""
+        try:
+            trainer._logger_connector.on_batch_end()
+            trainer._logger_connector.update_train_step_metrics()
+        except Exception as err:
+            log.warning("could not log the last step before stopping (%s)", err)
+
+    def diverged(self, trainer: L.Trainer, what: str, batch_idx: int | None) -> None:
+        where = f"step {trainer.global_step} (epoch {trainer.current_epoch}"
+        where += f", batch {batch_idx})" if batch_idx is not None else ")"
+        lr = _current_lr(trainer)
+        lr_text = f" (it was {lr:g})" if lr is not None else ""
+        last = self.last_checkpoint(trainer)
+        kept = (
+            f"The last good checkpoint is kept: {last}"
+            if last
+            else "No checkpoint had been saved yet."
+        )
+        raise TrainingDiverged(
+            f"training diverged: {what} at {where}. The likely cause is a learning rate too "
+            f"high for this model and data{lr_text}: lower optimizer.lr (e.g. 10x), or clip "
+            f"gradients with trainer.gradient_clip_val=1.0. {kept}"
+        )
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Refuse to write weights that are NaN/inf over the last good checkpoint; flush the
+        loggers, so that a run killed after this checkpoint keeps its curves up to here."""
+        for name, tensor in checkpoint.get("state_dict", {}).items():
+            if (
+                isinstance(tensor, torch.Tensor)
+                and tensor.is_floating_point()
+                and not bool(torch.isfinite(tensor).all())
+            ):
+                self.diverged(trainer, f"the weights {name!r} are not finite", None)
+        for logger in trainer.loggers:
+            logger.save()
+
+
+class RngState(Callback):
+    """Saves the Python, NumPy and torch (CPU and CUDA) random states in every checkpoint and
+    restores them on resume, so dropout masks and augmentations continue as in an unbroken
+    run. Stored as tensors and plain Python values, so ``weights_only`` loading accepts them.
+
+    Under DDP the checkpoint holds rank zero's states and every rank restores them (ranks are
+    seeded alike, so their states are equal anyway)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
+        state: dict[str, Any] = {
+            "python": random.getstate(),
+            "numpy": {
+                "kind": str(kind),
+                "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "gauss": float(gauss),
+            },
+            "torch": torch.get_rng_state(),
+        }
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if not state_dict:
+            return
+        python = state_dict["python"]
+        random.setstate((python[0], tuple(python[1]), python[2]))
+        n = state_dict["numpy"]
+        keys = n["keys"].numpy().astype(np.uint32)
+        np.random.set_state((n["kind"], keys, n["pos"], n["has_gauss"], n["gauss"]))
+        torch.set_rng_state(state_dict["torch"])
+        if "cuda" in state_dict and torch.cuda.is_available():
+            states = state_dict["cuda"]
+            if len(states) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(states)
+
+
+class RestoreLoaderPosition(Callback):
+    """Makes sure the training loader's saved position (epoch, batches done) is applied.
+
+    Lightning (2.6) applies it when the fit loop creates the loader after the checkpoint is
+    read. A scheduler that needs ``trainer.estimated_stepping_batches`` (one-cycle) makes
+    Lightning create the loader earlier, while configuring optimizers, and the saved position
+    is then never applied: the resumed epoch would restart from its first batch with the wrong
+    shuffle. Our loaders start iterating lazily, so applying the position here, before the
+    first batch is drawn, is still in time."""
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        fit_loop = trainer.fit_loop
+        if getattr(fit_loop, "_combined_loader_states_to_load", None):
+            fit_loop._load_combined_loader_states()
+
+
+class TrainEpochAggregates(Callback):
+    """Carries the running epoch averages of the training metrics across a mid-epoch resume.
+
+    Lightning checkpoints neither its running ``self.log(..., on_epoch=True)`` sums nor the
+    states of torchmetrics objects, so without this the interrupted epoch's ``train/loss_epoch``
+    and ``train/acc`` would average only the batches after the resume. Saved: the sum and count
+    of every mean-reduced training log, and the sum-reduced states of the module's training
+    metrics (``train_metrics``); added back after the first batch of the resumed epoch.
+
+    Uses Lightning internals (2.6); if they change, it logs a warning and the averages fall
+    back to the post-resume batches. Under DDP the saved part is rank zero's.
+    """
+
+    def __init__(self) -> None:
+        self._trainer: L.Trainer | None = None
+        self._module: L.LightningModule | None = None
+        self._pending: dict[str, Any] | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._trainer, self._module = trainer, pl_module
+
+    def _train_metrics(self) -> dict[str, Any]:
+        from torchmetrics import Metric
+
+        if self._module is None:
+            return {}
+        return {
+            name: m
+            for name, m in self._module.named_modules()
+            if isinstance(m, Metric) and name.startswith("train")
+        }
+
+    @staticmethod
+    def _sum_states(metric: Any) -> list[str]:
+        from torchmetrics.utilities.data import dim_zero_sum
+
+        return [
+            s
+            for s, fx in metric._reductions.items()
+            if fx in (dim_zero_sum, torch.sum) and isinstance(getattr(metric, s), torch.Tensor)
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        if self._trainer is None:
+            return {}
+        try:
+            from lightning.pytorch.trainer.connectors.logger_connector.result import (
+                _ResultMetric,
+            )
+
+            logged = {}
+            for key, rm in self._trainer.fit_loop.epoch_loop._results.items():
+                if (
+                    isinstance(rm, _ResultMetric)
+                    and rm.is_tensor
+                    and rm.meta.on_epoch
+                    and rm.meta.is_mean_reduction
+                ):
+                    logged[key] = {
+                        "value": rm.value.detach().cpu().clone(),
+                        "count": rm.cumulated_batch_size.detach().cpu().clone(),
+                    }
+            metrics = {
+                name: {
+                    "updates": int(m._update_count),
+                    "states": {
+                        s: getattr(m, s).detach().cpu().clone() for s in self._sum_states(m)
+                    },
+                }
+                for name, m in self._train_metrics().items()
+            }
+            return {"logged": logged, "metrics": metrics}
+        except Exception as err:  # internals changed: resume still works, averages do not
+            log.warning("cannot save the running training averages (%s)", err)
+            return {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._pending = state_dict or None
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        pending, self._pending = self._pending, None
+        if not pending or batch_idx == 0:  # resumed at an epoch start: nothing to carry
+            return
+        try:
+            results = trainer.fit_loop.epoch_loop._results
+            for key, saved in pending.get("logged", {}).items():
+                rm = results.get(key)
+                if rm is None:
+                    continue
+                rm.value = rm.value + saved["value"].to(rm.value.device, rm.value.dtype)
+                rm.cumulated_batch_size = rm.cumulated_batch_size + saved["count"].to(
+                    rm.cumulated_batch_size.device
+                )
+            current = self._train_metrics()
+            for name, saved in pending.get("metrics", {}).items():
+                metric = current.get(name)
+                if metric is None:
+                    continue
+                for s, value in saved["states"].items():
+                    now = getattr(metric, s)
+                    setattr(metric, s, now + value.to(now.device, now.dtype))
+                metric._update_count += saved["updates"]
+                metric._computed = None
+        except Exception as err:
+            log.warning("cannot restore the running training averages (%s)", err)

@@ -1,0 +1,89 @@
+"""Checks of the run directory made before training starts (not after an hour)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+from dlzoo.errors import RunDirError
+
+MiB = 1024 * 1024
+#: room kept for logs, TensorBoard events and metrics besides the checkpoints
+LOG_RESERVE = 32 * MiB
+
+
+def checkpoint_bytes(num_parameters: int) -> int:
+    """A generous estimate of one checkpoint: fp32 weights plus two optimizer moments."""
+    return num_parameters * 4 * 3
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_writable(run_dir: str | Path) -> Path:
+    """Create ``run_dir`` and write a probe file there; a clear error when that fails."""
+    run_dir = Path(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".dlzoo_write_probe"
+        with open(probe, "wb") as f:
+            f.write(b"\0" * 4096)
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+    except OSError as err:
+        raise RunDirError(
+            f"the run directory {run_dir} is not writable ({err.strerror or err}): set "
+            f"paths.log_dir (or hydra.run.dir) to a folder you can write to"
+        ) from None
+    return run_dir
+
+
+def check_free_space(run_dir: str | Path, needed: int) -> None:
+    """Fail when the disk holding ``run_dir`` has less than ``needed`` bytes free."""
+    free = shutil.disk_usage(_nearest_existing(Path(run_dir))).free
+    if free < needed:
+        raise RunDirError(
+            f"not enough free disk space for the run directory {run_dir}: {free / MiB:.1f} MiB "
+            f"free, about {needed / MiB:.1f} MiB needed for checkpoints and logs. Free some "
+            f"space or set paths.log_dir to another disk"
+        )
+
+
+def preflight(run_dir: str | Path, num_parameters: int, checkpoints_kept: int) -> None:
+    """Both checks; ``checkpoints_kept`` is how many checkpoint files the run keeps at once
+    (top-k + last + one being written)."""
+    check_writable(run_dir)
+    check_free_space(run_dir, checkpoint_bytes(num_parameters) * checkpoints_kept + LOG_RESERVE)
+
+
+class RunDirCheck(Callback):
+    """A Hydra callback (``conf/hydra/default.yaml``) checking the run/sweep folder can be
+    created *before* Hydra tries, so an unwritable ``paths.log_dir`` gives one clear line
+    instead of Hydra's traceback."""
+
+    def _check(self, folder: str) -> None:
+        base = _nearest_existing(Path(folder))
+        if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
+            why = "is not a folder" if not base.is_dir() else "is not writable"
+            print(
+                f"error: cannot create the run directory {folder}: {base} {why}. Set "
+                f"paths.log_dir (or hydra.run.dir / hydra.sweep.dir) to a writable folder.",
+                file=sys.stderr,
+            )
+            sys.exit(2)
+
+    def on_run_start(self, config: Any, **kwargs: Any) -> None:
+        self._check(str(config.hydra.run.dir))
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        self._check(str(config.hydra.sweep.dir))

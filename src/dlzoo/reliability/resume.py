@@ -1,0 +1,223 @@
+"""Which checkpoint a run continues from: ``ckpt_path=<file>`` or ``resume=auto|<run dir>``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from dlzoo.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+LAST = "last.ckpt"
+#: overrides that may differ between an interrupted run and the launch that resumes it
+IGNORED_OVERRIDE_PREFIXES = (
+    "resume",
+    "ckpt_path",
+    "hydra.",
+    "paths.",
+    "print_config",
+    "trainer.max_epochs",
+    "callbacks.progress_bar",
+    "callbacks.model_summary",
+)
+#: metrics.json statuses of runs that ``resume=auto`` may pick up
+RESUMABLE_STATUSES = ("running", "interrupted")
+
+
+@dataclass
+class ResumePlan:
+    """Where training starts from: ``checkpoint`` (``None``: from scratch) and the step it
+    saved, and the run folder that gets the logs (switched when resuming another folder)."""
+
+    checkpoint: str | None = None
+    step: int = 0
+    run_dir: str | None = None
+
+
+def checkpoint_dir(cfg: DictConfig) -> Path:
+    """The folder of ``last.ckpt``: the model checkpoint callback's, else ``<run>/checkpoints``."""
+    dirpath = OmegaConf.select(cfg, "callbacks.model_checkpoint.dirpath", default=None)
+    return Path(dirpath) if dirpath else Path(cfg.paths.output_dir) / "checkpoints"
+
+
+def logged_steps(path: str | Path, trust: bool = False) -> int:
+    """How many optimizer steps the logger had recorded when the checkpoint was saved (the
+    step from which TensorBoard events of the interrupted run are superseded). Like every
+    load, refuses a checkpoint that needs full unpickling unless ``trust``."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=not trust, mmap=True)
+    except pickle.UnpicklingError as err:
+        raise ConfigError(
+            f"refusing to resume from {path}: it holds Python objects that only full "
+            f"unpickling can restore, and unpickling an untrusted file can run arbitrary code. "
+            f"If you trust this file, pass trust_checkpoint=true. "
+            f"(torch said: {str(err).splitlines()[0]})"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise ConfigError(f"cannot read checkpoint {path}: {err}") from err
+    loop = ckpt.get("loops", {}).get("fit_loop", {}).get("epoch_loop.state_dict", {})
+    return int(loop.get("_batches_that_stepped", ckpt.get("global_step", 0)))
+
+
+def _status(run_dir: Path) -> str | None:
+    try:
+        return json.loads((run_dir / "metrics.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return None
+
+
+def _overrides(run_dir: Path) -> list[str] | None:
+    try:
+        loaded = OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")
+    except OSError:
+        return None
+    return _relevant([str(o) for o in loaded])
+
+
+def _relevant(overrides: list[str]) -> list[str]:
+    return sorted(o for o in overrides if not o.lstrip("+~").startswith(IGNORED_OVERRIDE_PREFIXES))
+
+
+def _current_overrides() -> list[str] | None:
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    return _relevant(list(HydraConfig.get().overrides.task))
+
+
+def find_interrupted_run(run_dir: Path) -> Path | None:
+    """The newest sibling run folder that stopped before finishing (``metrics.json`` missing,
+    ``running`` or ``interrupted``), has ``checkpoints/last.ckpt`` and was launched with the
+    same overrides as this one (ignoring paths, hydra and resume options)."""
+    wanted = _current_overrides()
+    if wanted is None or not run_dir.parent.is_dir():
+        return None
+    candidates = []
+    for other in run_dir.parent.iterdir():
+        last = other / "checkpoints" / LAST
+        if other == run_dir or not last.is_file():
+            continue
+        if _status(other) not in (None, *RESUMABLE_STATUSES) or _overrides(other) != wanted:
+            continue
+        candidates.append((last.stat().st_mtime, other))
+    return max(candidates)[1] if candidates else None
+
+
+def _switch_run_dir(cfg: DictConfig, new_dir: Path) -> None:
+    """Point every ``${paths.output_dir}`` of the config at ``new_dir`` and append this
+    launch's log to that folder's log file too."""
+    old_dir = Path(cfg.paths.output_dir)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(new_dir)
+    root = logging.getLogger()
+    handler = logging.FileHandler(new_dir / f"{cfg.get('task_name', 'train')}.log", mode="a")
+    for existing in root.handlers:
+        if isinstance(existing, logging.FileHandler) and existing.formatter:
+            handler.setFormatter(existing.formatter)
+    root.addHandler(handler)
+    log.info("continuing the run in %s (%s keeps only this launch's log)", new_dir, old_dir)
+
+
+def plan_resume(cfg: DictConfig) -> ResumePlan:
+    """Decide where training starts; may switch ``cfg.paths.output_dir`` to the run resumed.
+
+    * ``ckpt_path=<file>``: continue from that checkpoint, logging into this run's folder.
+    * ``resume=auto``: continue ``<this run dir>/checkpoints/last.ckpt`` if it exists (a fixed
+      ``hydra.run.dir``, a requeued cluster job); otherwise the newest interrupted run with the
+      same overrides next to this one; otherwise start from scratch.
+    * ``resume=<run dir or checkpoint file>``: continue that run in its own folder.
+    """
+    resume: Any = cfg.get("resume")
+    explicit = cfg.get("ckpt_path")
+    trust = bool(cfg.get("trust_checkpoint", False))
+    if resume not in (None, False) and explicit:
+        raise ConfigError(
+            f"resume={resume!r} and ckpt_path={explicit!r} are both set: use resume to continue "
+            f"a run in its own folder, or ckpt_path to start a new run folder from a checkpoint"
+        )
+    run_dir = Path(cfg.paths.output_dir)
+    if explicit:
+        if not Path(explicit).is_file():
+            raise ConfigError(f"ckpt_path={explicit!r}: no such checkpoint file")
+        return ResumePlan(str(explicit), logged_steps(explicit, trust), str(run_dir))
+    if resume in (None, False):
+        if (checkpoint_dir(cfg) / LAST).is_file():
+            log.warning(
+                "%s already holds a run (checkpoints/last.ckpt); this fresh run overwrites it. "
+                "Use resume=auto to continue it instead.",
+                run_dir,
+            )
+        return ResumePlan(None, 0, str(run_dir))
+    if resume == "auto":
+        last = checkpoint_dir(cfg) / LAST
+        if last.is_file():
+            return ResumePlan(str(last), logged_steps(last, trust), str(run_dir))
+        other = find_interrupted_run(run_dir)
+        if other is None:
+            log.info("resume=auto: no interrupted run to continue, starting from scratch")
+            return ResumePlan(None, 0, str(run_dir))
+        _switch_run_dir(cfg, other)
+        last = checkpoint_dir(cfg) / LAST
+        return ResumePlan(str(last), logged_steps(last, trust), str(other))
+    target = Path(str(resume))
+    if target.is_file():
+        ckpt, folder = target, target.parent.parent
+    elif (target / "checkpoints" / LAST).is_file():
+        ckpt, folder = target / "checkpoints" / LAST, target
+    else:
+        raise ConfigError(
+            f"resume={resume!r}: allowed are null (start fresh), 'auto', a run folder holding "
+            f"checkpoints/{LAST}, or a checkpoint file"
+        )
+    if folder.resolve() != run_dir.resolve():
+        _switch_run_dir(cfg, folder)
+    return ResumePlan(str(ckpt), logged_steps(ckpt, trust), str(folder))
+
+
+def with_purge_step(loggers: DictConfig | None, plan: ResumePlan) -> DictConfig | None:
+    """On resume, give TensorBoard loggers ``purge_step`` so the events the interrupted run
+    logged after its last checkpoint are hidden: the continued curves have no duplicate steps."""
+    if loggers is None or plan.checkpoint is None:
+        return loggers
+    from hydra.utils import get_class
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    loggers = loggers.copy()
+    for conf in loggers.values():
+        target = conf.get("_target_") if isinstance(conf, DictConfig) else None
+        try:
+            is_tb = target is not None and issubclass(get_class(target), TensorBoardLogger)
+        except Exception:  # an unknown target fails later, with Hydra's own message
+            is_tb = False
+        if is_tb:
+            with open_dict(conf):
+                conf.purge_step = plan.step + 1
+    return loggers
+
+
+def resume_command(run_dir: str | Path) -> str:
+    """The command line that continues this run in ``run_dir``."""
+    import shlex
+    import sys
+
+    from hydra.core.hydra_config import HydraConfig
+
+    args: list[str] = []
+    if HydraConfig.initialized():
+        args = [
+            o
+            for o in HydraConfig.get().overrides.task
+            if not o.lstrip("+~").startswith(("resume", "ckpt_path"))
+        ]
+    script = Path(sys.argv[0]).name if sys.argv and sys.argv[0].endswith(".py") else "train.py"
+    parts = ["python", f"scripts/{script}", *args, f"resume={run_dir}"]
+    return " ".join(shlex.quote(p) for p in parts)

@@ -1,0 +1,49 @@
+"""A test-only callback: slows down or stops a run at a given step so a test can kill or
+interrupt the process at a known point (imported by training subprocesses via
+``+callbacks.stall._target_=stall.StallAtStep``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from lightning.pytorch.callbacks import Callback
+
+
+class StallAtStep(Callback):
+    """From ``step`` optimizer steps on, write ``marker`` (step, epoch, batch) and then sleep
+    forever (``pause=null``) or ``pause`` seconds after every step.
+
+    It runs before the checkpoint callback of the same step (Lightning runs checkpoint
+    callbacks last), so the newest checkpoint on disk is from an earlier step."""
+
+    def __init__(self, step: int, marker: str, pause: float | None = None) -> None:
+        self.step = step
+        self.marker = Path(marker)
+        self.pause = pause
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step < self.step:
+            return
+        if not self.marker.exists():
+            self.marker.write_text(f"{trainer.global_step} {trainer.current_epoch} {batch_idx}")
+        if self.pause is not None:
+            time.sleep(self.pause)
+            return
+        while True:
+            time.sleep(60)
+
+
+class InterruptAtStep(Callback):
+    """At ``step`` optimizer steps, do what a Ctrl-C does: set the ``TrainingGuard``'s flag."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        from dlzoo.reliability.guards import TrainingGuard
+
+        if trainer.global_step == self.step:
+            for callback in trainer.callbacks:
+                if isinstance(callback, TrainingGuard):
+                    callback.interrupt_requested = True
