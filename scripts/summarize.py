@@ -19,7 +19,7 @@ def main() -> int:
     except DlzooError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print((args.sweep_dir.rstrip("/") + "/" + "summary.md"))
+    print(args.sweep_dir.rstrip("/") + "/summary.md")
     with open(written["md"]) as f:
         print(f.read())
     for path in written.values():

@@ -46,11 +46,23 @@ def objective(record: dict[str, Any], metric: str | None) -> float | None:
     return float(value)
 
 
+def failure_reason(err: BaseException) -> str:
+    """One line saying why a run failed: the dlzoo error inside wrappers such as Hydra's
+    ``InstantiationException`` when there is one, else the exception itself."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, DlzooError):
+            err = seen
+            break
+        seen = seen.__cause__ or seen.__context__
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    return f"{type(err).__name__}: {lines[0] if lines else ''}".strip()[:500]
+
+
 def failure_record(cfg: DictConfig, err: BaseException, wall_time: float) -> dict[str, Any]:
-    reason = f"{type(err).__name__}: {err}".strip()
     return {
         "status": "failed",
-        "reason": reason.splitlines()[0][:500] if reason else type(err).__name__,
+        "reason": failure_reason(err),
         "traceback": traceback.format_exception(type(err), err, err.__traceback__)[-3:],
         "model": cfg.get("model", {}).get("name"),
         "data": cfg.get("data", {}).get("name"),

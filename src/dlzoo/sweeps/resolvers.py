@@ -21,9 +21,33 @@ def direction(metric: str) -> str:
     return "maximize" if metric_mode(metric) == "max" else "minimize"
 
 
+#: overrides that rarely tell runs apart: they go last in a run's folder name
+BACKGROUND_KEYS = ("callbacks.", "logger.", "paths.", "trainer.limit_", "trainer.fast_dev_run")
+
+
+def _is_background(item: str) -> bool:
+    key = item.lstrip("+~")
+    return key.startswith(BACKGROUND_KEYS) or key.startswith("print_config")
+
+
+def _short_number(item: str) -> str:
+    key, sep, value = item.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        return item
+    if "." in value and len(value) > 8:
+        value = f"{number:.4g}"
+    return f"{key}{sep}{value}"
+
+
 def run_name(override_dirname: str, max_length: int = 120) -> str:
-    """A folder name made of a run's overrides (``optimizer=adam,seed=1``), path-safe."""
-    name = re.sub(r"[/\\\s:*?\"<>|']+", "-", override_dirname).strip("-.")
+    """A folder name made of a run's overrides (``optimizer=adam,seed=1``): path-safe,
+    long floats shortened, switches such as ``callbacks.*`` moved to the end."""
+    items = [_short_number(i) for i in re.split(r",(?![^\[]*\])", override_dirname) if i]
+    items.sort(key=_is_background)  # stable: keeps Hydra's order otherwise
+    name = re.sub(r"\s+", "", ",".join(items))
+    name = re.sub(r"[/\\:*?\"<>|']+", "-", name).strip("-.")
     return name[:max_length] or "run"
 
 

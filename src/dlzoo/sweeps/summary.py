@@ -99,12 +99,20 @@ def load_run(run_dir: Path) -> Run:
     return Run(run_dir, overrides, record, optimized, read_history(run_dir))
 
 
+def _short_override(key: str, value: str) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        return f"{key}={value}"
+    return f"{key}={number:.4g}" if "." in value and len(value) > 8 else f"{key}={value}"
+
+
 def label_runs(runs: list[Run]) -> list[str]:
     """Name each run by the overrides whose values differ between runs."""
     keys = sorted({k for r in runs for k in r.overrides})
     varying = [k for k in keys if len({r.overrides.get(k) for r in runs}) > 1]
     for run in runs:
-        parts = [f"{k}={run.overrides[k]}" for k in varying if k in run.overrides]
+        parts = [_short_override(k, run.overrides[k]) for k in varying if k in run.overrides]
         run.label = ", ".join(parts) or run.path.name
     return varying
 
