@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests.conftest import QUIET, compose_config
 
 from dlzoo.checkpoints import load_checkpoint
 from dlzoo.train import train
-from tests.conftest import QUIET, compose_config
 
 pytestmark = pytest.mark.slow
 

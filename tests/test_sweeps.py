@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.conftest import QUIET, run_script
 
 from dlzoo.sweeps.history import read_history
 from dlzoo.sweeps.jobs import failure_reason
 from dlzoo.sweeps.resolvers import direction, run_name
 from dlzoo.sweeps.summary import summarize
-from tests.conftest import QUIET, run_script
 
 
 def md_rows(path: Path) -> list[list[str]]:
