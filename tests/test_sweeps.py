@@ -193,6 +193,7 @@ def test_multirun_goes_on_after_a_crash_and_a_divergence(
 
 
 def test_optuna_search_six_trials_with_a_failing_trial(tmp_path: Path, tiny_data_dir: Path) -> None:
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="pip install dlzoo[sweeps]")
     result = run_script(
         "train.py",
         "hparams_search=mlp_fashion_mnist",
