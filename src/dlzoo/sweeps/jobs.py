@@ -46,6 +46,23 @@ def objective(record: dict[str, Any], metric: str | None) -> float | None:
     return float(value)
 
 
+def warn_on_direction_mismatch(record: dict[str, Any], metric: str | None) -> None:
+    """Optuna's direction should agree with the task's: maximise accuracy, minimise errors."""
+    if not metric or not sweeper_is_optuna():
+        return
+    configured = str(HydraConfig.get().sweeper.get("direction", ""))
+    monitor, mode = record.get("monitor"), record.get("mode")
+    if metric == f"{monitor}_best" and mode and configured in ("maximize", "minimize"):
+        expected = "maximize" if mode == "max" else "minimize"
+        if configured != expected:
+            log.warning(
+                "hydra.sweeper.direction=%s but the task wants to %s %s",
+                configured,
+                expected,
+                metric,
+            )
+
+
 def failure_reason(err: BaseException) -> str:
     """One line saying why a run failed: the dlzoo error inside wrappers such as Hydra's
     ``InstantiationException`` when there is one, else the exception itself."""
@@ -86,6 +103,7 @@ def run_sweep_job(train: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig
     record: dict[str, Any] | None = None
     try:
         record = train(cfg)
+        warn_on_direction_mismatch(record, cfg.get("optimized_metric"))
         return objective(record, cfg.get("optimized_metric"))
     except Exception as err:
         failed = failure_record(cfg, err, time.perf_counter() - started)
