@@ -16,9 +16,12 @@ import hydra
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 
-from dlzoo.errors import DlzooError
+from dlzoo.errors import DlzooError, TrainingInterrupted
+from dlzoo.sweeps.resolvers import register_resolvers
 
 log = logging.getLogger("dlzoo")
+
+register_resolvers()  # used by sweep configs (run folder names, Optuna's direction)
 
 
 def config_dir() -> str:
@@ -60,8 +63,15 @@ def fail(message: str, exit_code: int = 2) -> None:
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def train_main(cfg: DictConfig) -> float | None:
     """Train one configuration; returns the optimised metric (for sweepers)."""
+    from dlzoo.sweeps.jobs import in_multirun, run_sweep_job
     from dlzoo.train import train
 
+    if in_multirun():  # a failed job is recorded and the sweep goes on
+        quiet_duplicate_logs()
+        try:
+            return run_sweep_job(train, cfg)
+        except TrainingInterrupted as err:
+            fail(str(err), err.exit_code)
     record = run_reporting_errors(train, cfg)
     metric = cfg.get("optimized_metric")
     return record["metrics"].get(metric) if metric else None

@@ -1,0 +1,57 @@
+"""OmegaConf resolvers used by the sweep configs (registered when ``dlzoo.cli`` loads)."""
+
+from __future__ import annotations
+
+import re
+
+from omegaconf import OmegaConf
+
+#: metric name endings where larger is better; everything else (loss, mse, mae, ...) is minimised
+HIGHER_IS_BETTER = ("acc", "accuracy", "r2", "f1", "auroc", "precision", "recall")
+
+
+def metric_mode(metric: str) -> str:
+    """``max`` or ``min`` for a metric name such as ``val/acc_best`` or ``test/mse``."""
+    name = metric.rsplit("/", 1)[-1].removesuffix("_best").removesuffix("_epoch")
+    return "max" if name.lower() in HIGHER_IS_BETTER else "min"
+
+
+def direction(metric: str) -> str:
+    """Optuna's direction for a metric: ``maximize`` or ``minimize``."""
+    return "maximize" if metric_mode(metric) == "max" else "minimize"
+
+
+#: overrides that rarely tell runs apart: they go last in a run's folder name
+BACKGROUND_KEYS = ("callbacks.", "logger.", "paths.", "trainer.limit_", "trainer.fast_dev_run")
+
+
+def _is_background(item: str) -> bool:
+    key = item.lstrip("+~")
+    return key.startswith(BACKGROUND_KEYS) or key.startswith("print_config")
+
+
+def _short_number(item: str) -> str:
+    key, sep, value = item.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        return item
+    if "." in value and len(value) > 8:
+        value = f"{number:.4g}"
+    return f"{key}{sep}{value}"
+
+
+def run_name(override_dirname: str, max_length: int = 120) -> str:
+    """A folder name made of a run's overrides (``optimizer=adam,seed=1``): path-safe,
+    long floats shortened, switches such as ``callbacks.*`` moved to the end."""
+    items = [_short_number(i) for i in re.split(r",(?![^\[]*\])", override_dirname) if i]
+    items.sort(key=_is_background)  # stable: keeps Hydra's order otherwise
+    name = re.sub(r"\s+", "", ",".join(items))
+    name = re.sub(r"[/\\:*?\"<>|']+", "-", name).strip("-.")
+    return name[:max_length] or "run"
+
+
+def register_resolvers() -> None:
+    for name, fn in (("dlzoo_direction", direction), ("dlzoo_run_name", run_name)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
