@@ -18,8 +18,10 @@ FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILES = ("test_batch",)
 
-#: the only globals a CIFAR batch file may name: numpy's array reconstruction
+#: the only globals a CIFAR batch file may name: numpy's array reconstruction (and the
+#: bytes codec that Python 3's protocol-2 pickles use for raw bytes)
 _ALLOWED = {
+    ("_codecs", "encode"),
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
     ("numpy", "ndarray"),
@@ -108,7 +110,9 @@ class CIFAR10DataModule(IdxImageDataModule):
             try:
                 tvd.CIFAR10(root=str(self.data_dir), train=True, download=True)
             except Exception as err:  # network errors come in many types
-                raise DataError(self._missing(f"the download failed ({type(err).__name__}: {err})")) from err
+                raise DataError(
+                    self._missing(f"the download failed ({type(err).__name__}: {err})")
+                ) from err
             self.source = f"downloaded into {root}"
             return root
         raise DataError(self._missing("downloads are off"))
