@@ -122,6 +122,13 @@ class InMemoryDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> InMemoryBatches:
         return self._loader("test", self.eval_batch_size, train=False)
 
+    @property
+    def validates_on_test(self) -> bool:
+        """True when there is no separate validation split (validation reuses the test
+        split); training then tests its last weights, since picking the best checkpoint by
+        test-split accuracy would leak the test set into model selection."""
+        return False
+
     def split_sizes(self) -> dict[str, int]:
         self.setup()
         return {name: len(x) for name, (x, _) in self.splits.items()}

@@ -103,6 +103,12 @@ class ImageFolderDataModule(IdxImageDataModule):
                 f"at least two (root/<class>/*.png, or root/train/<class> and root/test/<class>)"
             )
 
+    @property
+    def validates_on_test(self) -> bool:
+        if self.has_split_folders:
+            return not (self.root / "val").is_dir()
+        return self.val_fraction == 0
+
     def _load_labelled(self, folder: Path) -> Split:
         paths, labels = [], []
         for label, name in enumerate(self.class_names):

@@ -156,6 +156,10 @@ class IdxImageDataModule(InMemoryDataModule):
             data[split] = (images.unsqueeze(1).contiguous(), labels.long())
         return self.split_train_val(data["train"], data["test"])
 
+    @property
+    def validates_on_test(self) -> bool:
+        return self.val_size == 0
+
     def split_train_val(self, train: Split, test: Split) -> dict[str, Split]:
         """Hold out ``val_size`` training examples (seeded) for validation; with
         ``val_size=0`` the test split doubles as validation."""

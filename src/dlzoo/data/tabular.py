@@ -73,6 +73,10 @@ class SklearnTabularDataModule(InMemoryDataModule):
         self.random_state = random_state
         self.standardize = standardize
 
+    @property
+    def validates_on_test(self) -> bool:
+        return self.val_fraction == 0
+
     def raw_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
