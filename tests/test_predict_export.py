@@ -90,7 +90,7 @@ def test_predict_script_prints_top_k(trained: dict):
         f"inputs=[{folder / 'img_00.png'},{folder / 'img_01.png'}]",
         f"output={out_csv}",
         f"hydra.run.dir={trained['root'] / 'predict_script'}",
-        env={"DLZOO_DATA_DIR": str(trained["data_dir"])},
+        env={"DLZOO_DATA_DIR": str(trained["data_dir"]), "OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "img_00.png:" in result.stdout and "img_01.png:" in result.stdout

@@ -123,9 +123,7 @@ class ImagePredictionFigures(Callback):
     def _draw(
         logger: TensorBoardLogger, c: _Collector, names: list[str], stage: str, step: int
     ) -> None:
-        import matplotlib.pyplot as plt
-
-        from dlzoo.figures.plots import confusion_figure, image_grid
+        from dlzoo.figures.render import BLACK, RED, confusion_image, titled_grid
 
         def name(i: int) -> str:
             return names[i] if i < len(names) else str(i)
@@ -134,33 +132,28 @@ class ImagePredictionFigures(Callback):
         images = torch.cat([f[0] for f in c.first])
         true = torch.cat([f[1] for f in c.first]).tolist()
         pred = torch.cat([f[2] for f in c.first]).tolist()
-        fig = image_grid(
+        grid = titled_grid(
             images,
             [f"{name(t)} / {name(p)}" for t, p in zip(true, pred, strict=True)],
-            ["black" if t == p else "red" for t, p in zip(true, pred, strict=True)],
+            [BLACK if t == p else RED for t, p in zip(true, pred, strict=True)],
         )
-        writer.add_figure(f"{stage}/predictions", fig, step, close=True)
+        writer.add_image(f"{stage}/predictions", grid, step, dataformats="HWC")
 
-        k = max(len(names), int(torch.cat(c.true).max()) + 1, int(torch.cat(c.pred).max()) + 1)
+        all_true, all_pred = torch.cat(c.true), torch.cat(c.pred)
+        k = max(len(names), int(all_true.max()) + 1, int(all_pred.max()) + 1)
         matrix = np.zeros((k, k), dtype=np.int64)
-        np.add.at(matrix, (torch.cat(c.true).numpy(), torch.cat(c.pred).numpy()), 1)
-        writer.add_figure(
-            f"{stage}/confusion_matrix",
-            confusion_figure(matrix, [name(i) for i in range(k)]),
-            step,
-            close=True,
-        )
+        np.add.at(matrix, (all_true.numpy(), all_pred.numpy()), 1)
+        picture = confusion_image(matrix, [name(i) for i in range(k)])
+        writer.add_image(f"{stage}/confusion_matrix", picture, step, dataformats="HWC")
 
         if c.wrong is not None:
             w_images, w_true, w_pred, w_conf = c.wrong
             titles = [
-                f"{name(t)} / {name(p)} ({q:.2f})"
+                f"{name(t)} / {name(p)} {q:.2f}"
                 for t, p, q in zip(w_true.tolist(), w_pred.tolist(), w_conf.tolist(), strict=True)
             ]
-            writer.add_figure(
-                f"{stage}/most_confident_wrong", image_grid(w_images, titles), step, close=True
-            )
-        plt.close("all")
+            grid = titled_grid(w_images, titles, [RED] * len(titles))
+            writer.add_image(f"{stage}/most_confident_wrong", grid, step, dataformats="HWC")
 
     # -- Lightning hooks -----------------------------------------------------------------
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
