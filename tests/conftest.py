@@ -21,11 +21,7 @@ from dlzoo.data.idx import write_idx
 REPO = Path(__file__).resolve().parents[1]
 
 #: options that keep test runs quiet and fast
-QUIET = [
-    "print_config=false",
-    "callbacks.progress_bar.enabled=false",
-    "callbacks.model_summary.enabled=false",
-]
+QUIET = ["print_config=false", "callbacks.progress_bar.enabled=false", "callbacks.model_summary.enabled=false"]
 
 
 def write_tiny_idx_dataset(
@@ -60,9 +56,7 @@ def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_idx_dataset(tmp_path_factory.mktemp("data"))
 
 
-def compose_config(
-    overrides: Sequence[str], output_dir: Path, config_name: str = "train"
-) -> DictConfig:
+def compose_config(overrides: Sequence[str], output_dir: Path, config_name: str = "train") -> DictConfig:
     """Compose a config as the entry point would, with the run folder set to ``output_dir``."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=config_dir()):
