@@ -41,7 +41,9 @@ class BatchAugment:
                 raise ConfigError(f"data.augment.{key}={p}: must be a probability in [0, 1]")
         lo, hi = erasing_scale
         if not 0.0 < lo <= hi <= 1.0:
-            raise ConfigError(f"data.augment.erasing_scale={list(erasing_scale)}: need 0 < lo <= hi <= 1")
+            raise ConfigError(
+                f"data.augment.erasing_scale={list(erasing_scale)}: need 0 < lo <= hi <= 1"
+            )
         self.crop_padding = int(crop_padding)
         self.hflip = hflip
         self.erasing = float(erasing)

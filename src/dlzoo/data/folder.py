@@ -96,7 +96,9 @@ class ImageFolderDataModule(IdxImageDataModule):
         self.image_size = int(image_size)
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.has_split_folders = all((self.root / s).is_dir() for s in ("train", "test"))
-        self.class_names = tuple(list_classes(self.root / "train" if self.has_split_folders else self.root))
+        self.class_names = tuple(
+            list_classes(self.root / "train" if self.has_split_folders else self.root)
+        )
         if len(self.class_names) < 2:
             raise DataError(
                 f"{self.root} has {len(self.class_names)} class sub-folder(s); image_folder needs "
@@ -118,7 +120,9 @@ class ImageFolderDataModule(IdxImageDataModule):
         extra = set(list_classes(folder)) - set(self.class_names)
         if extra:
             raise DataError(f"{folder} has classes {sorted(extra)} that the training folder lacks")
-        return load_images(paths, self.channels, self.image_size), torch.tensor(labels, dtype=torch.long)
+        return load_images(paths, self.channels, self.image_size), torch.tensor(
+            labels, dtype=torch.long
+        )
 
     def load_splits(self) -> dict[str, Split]:
         self.source = str(self.root)
@@ -135,7 +139,11 @@ class ImageFolderDataModule(IdxImageDataModule):
         if n - n_test - n_val < 1 or (self.test_fraction and not n_test):
             raise DataError(f"{self.root} holds {n} images: too few to split into train/val/test")
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
-        test_idx, val_idx, train_idx = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
+        test_idx, val_idx, train_idx = (
+            order[:n_test],
+            order[n_test : n_test + n_val],
+            order[n_test + n_val :],
+        )
         test = (x[test_idx], y[test_idx])
         return {
             "train": (x[train_idx], y[train_idx]),

@@ -136,7 +136,10 @@ class IdxImageDataModule(InMemoryDataModule):
     def spec(self) -> DataSpec:
         side = self.resize or self.image_size
         return DataSpec(
-            "multiclass", (self.channels, side, side), num_classes=len(self.class_names), class_names=self.class_names
+            "multiclass",
+            (self.channels, side, side),
+            num_classes=len(self.class_names),
+            class_names=self.class_names,
         )
 
     def load_splits(self) -> dict[str, Split]:

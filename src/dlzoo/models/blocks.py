@@ -26,7 +26,10 @@ class VGGBlock(nn.Sequential):
     def __init__(self, num_convs: int, in_channels: int, out_channels: int) -> None:
         layers: list[nn.Module] = []
         for i in range(_positive(num_convs, "VGG block num_convs")):
-            layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1), nn.ReLU()]
+            layers += [
+                nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1),
+                nn.ReLU(),
+            ]
         layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
         super().__init__(*layers)
 
@@ -36,7 +39,12 @@ class NiNBlock(nn.Sequential):
     each followed by ReLU."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
     ) -> None:
         super().__init__(
             nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding),
@@ -62,10 +70,16 @@ class Inception(nn.Module):
         super().__init__()
         self.path1 = nn.Sequential(nn.Conv2d(in_channels, c1, 1), nn.ReLU())
         self.path2 = nn.Sequential(
-            nn.Conv2d(in_channels, c2[0], 1), nn.ReLU(), nn.Conv2d(c2[0], c2[1], 3, padding=1), nn.ReLU()
+            nn.Conv2d(in_channels, c2[0], 1),
+            nn.ReLU(),
+            nn.Conv2d(c2[0], c2[1], 3, padding=1),
+            nn.ReLU(),
         )
         self.path3 = nn.Sequential(
-            nn.Conv2d(in_channels, c3[0], 1), nn.ReLU(), nn.Conv2d(c3[0], c3[1], 5, padding=2), nn.ReLU()
+            nn.Conv2d(in_channels, c3[0], 1),
+            nn.ReLU(),
+            nn.Conv2d(c3[0], c3[1], 5, padding=2),
+            nn.ReLU(),
         )
         self.path4 = nn.Sequential(
             nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(in_channels, c4, 1), nn.ReLU()
