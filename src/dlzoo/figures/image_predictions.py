@@ -149,7 +149,7 @@ class ImagePredictionFigures(Callback):
         if c.wrong is not None:
             w_images, w_true, w_pred, w_conf = c.wrong
             titles = [
-                f"{name(t)} / {name(p)} {q:.2f}"
+                f"{name(t)} /\n{name(p)} ({q:.2f})"
                 for t, p, q in zip(w_true.tolist(), w_pred.tolist(), w_conf.tolist(), strict=True)
             ]
             grid = titled_grid(w_images, titles, [RED] * len(titles))

@@ -39,14 +39,16 @@ def titled_grid(
     images: Tensor,
     titles: Sequence[str],
     colors: Sequence[tuple[int, int, int]] | None = None,
-    tile: int = 96,
+    tile: int = 112,
     columns: int = 8,
 ) -> np.ndarray:
-    """A grid of images, each enlarged to ``tile`` px with its title underneath (HWC uint8)."""
+    """A grid of images, each enlarged to ``tile`` px with its title (one or more lines,
+    split at newlines; lines too long for the tile are shortened) underneath (HWC uint8)."""
     n = len(titles)
     cols = max(min(columns, n), 1)
     rows = max(math.ceil(n / cols), 1)
-    caption, pad = 16, 4
+    line, pad = 14, 4
+    caption = line * max((t.count("\n") + 1 for t in titles), default=1) + 2
     cell_w, cell_h = tile + pad, tile + caption + pad
     canvas = Image.new("RGB", (cols * cell_w + pad, rows * cell_h + pad), WHITE)
     draw = ImageDraw.Draw(canvas)
@@ -55,10 +57,11 @@ def titled_grid(
         r, c = divmod(i, cols)
         x0, y0 = pad + c * cell_w, pad + r * cell_h
         canvas.paste(Image.fromarray(pics[i]).resize((tile, tile), Image.NEAREST), (x0, y0))
-        text = titles[i]
-        while len(text) > 3 and draw.textlength(text, font=font()) > tile + pad:
-            text = text[:-2] + "…"
-        draw.text((x0, y0 + tile + 2), text, fill=(colors[i] if colors else BLACK), font=font())
+        for k, text in enumerate(titles[i].split("\n")):
+            while len(text) > 3 and draw.textlength(text, font=font()) > tile + pad:
+                text = text[:-2] + "…"
+            color = colors[i] if colors else BLACK
+            draw.text((x0, y0 + tile + 2 + k * line), text, fill=color, font=font())
     return np.asarray(canvas)
 
 
