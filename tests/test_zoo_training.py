@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from dlzoo.data.augment import make_augment
 from dlzoo.train import train
 from image_data import one_thread, write_tiny_cifar10  # noqa: F401  (fixture)
 from test_cnn_models import MODEL_DIR, image_model_configs
@@ -96,6 +97,7 @@ def test_experiment_configs_hold_the_books_settings(experiment: str, make_cfg):
     assert cfg.model.name == model
     assert cfg.data.resize == resize and cfg.data.batch_size == batch
     assert cfg.data.mean is None  # the book feeds [0, 1] pixels
+    assert make_augment(dict(cfg.data.augment)) is None  # and does not augment
     assert cfg.trainer.max_epochs == epochs
     assert cfg.optimizer._target_ == "torch.optim.SGD" and cfg.optimizer.lr == lr
     assert cfg.scheduler.get("scheduler") is None
