@@ -141,6 +141,11 @@ def test_torchvision_weights_file_and_freeze(tmp_path: Path):
     )
 
 
+def test_torchvision_model_with_a_fixed_input_size_names_resize():
+    with pytest.raises(ConfigError, match="data.resize"):
+        TorchvisionNet([3, 32, 32], 10, name="vit_b_16")  # ViT-B/16 takes 224 px only
+
+
 def test_torchvision_missing_weights_file_is_a_config_error():
     with pytest.raises(ConfigError, match="weights_file"):
         TorchvisionNet([3, 32, 32], 10, weights_file="/nonexistent/resnet18.pth")

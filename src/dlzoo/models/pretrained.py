@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from dlzoo.errors import ConfigError
-from dlzoo.models.shapes import image_shape
+from dlzoo.models.shapes import image_shape, output_shape
 
 
 def _set_module(root: nn.Module, dotted: str, module: nn.Module) -> None:
@@ -125,6 +125,7 @@ class TorchvisionNet(nn.Module):
                 p.requires_grad_(False)
         adapt_input_channels(net, channels)  # rebuilt layers are new, so they train
         replace_head(net, num_outputs)
+        output_shape(net, input_shape, f"torchvision (name={name})")  # fail early on bad sizes
         self.net = net
 
     def forward(self, x: Tensor) -> Tensor:

@@ -32,11 +32,12 @@ def output_shape(features: nn.Module, input_shape: Sequence[int], model: str) ->
     try:
         with torch.no_grad():
             out = features(torch.zeros(1, *input_shape))
-    except RuntimeError as err:
+    except (RuntimeError, AssertionError, ValueError) as err:  # torchvision asserts sizes
         raise ConfigError(
             f"model={model} cannot process images of shape {tuple(input_shape)}: they are too "
-            f"small for its layers. Set data.resize to a larger size (the model's config "
-            f"names the smallest, min_input_size). (torch said: {str(err).splitlines()[0]})"
+            f"small (or the wrong size) for its layers. Set data.resize to a size it takes "
+            f"(the model's config names the smallest, min_input_size). "
+            f"(torch said: {(str(err).splitlines() or [type(err).__name__])[0]})"
         ) from None
     finally:
         features.train(was_training)
