@@ -101,3 +101,13 @@ def test_experiment_configs_hold_the_books_settings(experiment: str, make_cfg):
     assert cfg.trainer.max_epochs == epochs
     assert cfg.optimizer._target_ == "torch.optim.SGD" and cfg.optimizer.lr == lr
     assert cfg.scheduler.get("scheduler") is None
+
+
+def test_resnet18_finetune_recipe_composes_and_builds(make_cfg):
+    """The curriculum's "resnet18 with fc replaced" as an experiment config."""
+    from dlzoo.builders import build_datamodule, build_task
+
+    cfg = make_cfg("experiment=resnet18_finetune", "data.val_size=20")
+    assert cfg.model.net.name == "resnet18" and cfg.model.net.weights is None
+    module = build_task(cfg, build_datamodule(cfg.data).spec)
+    assert module.net.net.fc.out_features == 10 and module.net.net.conv1.in_channels == 1
