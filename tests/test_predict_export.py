@@ -160,3 +160,31 @@ def test_predict_csv_rows_for_a_tabular_model(tmp_path: Path):
     with torch.no_grad():
         expected = model.module(model.datamodule.splits["test"][0]).argmax(1).tolist()
     assert [r["top_k"][0][0] for r in records] == [model.class_names[i] for i in expected]
+
+
+def test_predict_needs_no_pretrained_weights_file(tmp_path: Path):
+    """A fine-tuned torchvision model predicts without the weights file it started from."""
+    import torchvision
+
+    weights = tmp_path / "resnet18.pth"
+    torch.save(torchvision.models.resnet18().state_dict(), weights)
+    data_dir = write_tiny_idx_dataset(tmp_path / "data")
+    cfg = compose_config(
+        [
+            f"paths.data_dir={data_dir}",
+            "print_config=false",
+            "callbacks.progress_bar.enabled=false",
+            "callbacks.model_summary.enabled=false",
+            "model=torchvision",
+            f"model.net.weights_file={weights}",
+            "data.val_size=20",
+            "data.batch_size=32",
+            "trainer.max_epochs=1",
+            "+trainer.limit_train_batches=1",
+        ],
+        tmp_path / "run",
+    )
+    ckpt = train(cfg)["best_checkpoint"]
+    weights.unlink()
+    model = load_trained(ckpt, data_dir=str(data_dir))
+    assert model.module.net.net.fc.out_features == 10

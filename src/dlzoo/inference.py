@@ -47,6 +47,9 @@ def load_trained(
     with open_dict(cfg):
         if data_dir is not None and "data_dir" in cfg.data:
             cfg.data.data_dir = data_dir
+        for key in ("weights", "weights_file"):  # the checkpoint's state_dict replaces them
+            if cfg.model.net.get(key) is not None:
+                cfg.model.net[key] = None
     datamodule = build_datamodule(cfg.data)
     spec = datamodule.spec
     module = build_task(cfg, spec)
