@@ -63,7 +63,8 @@ def find_idx_files(
 
 
 def _missing_message(folder: str, raw: Path, system_dir: Path | None, err: Exception | None) -> str:
-    why = f"the download failed ({type(err).__name__}: {err})" if err else "downloads are off"
+    first_line = str(err).strip().splitlines()[0] if err and str(err).strip() else ""
+    why = f"the download failed ({type(err).__name__}: {first_line})" if err else "downloads are off"
     debian = (
         f" or install the Debian package (apt-get install dataset-{folder.lower()}) which puts "
         f"them in {system_dir}"
