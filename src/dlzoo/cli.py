@@ -83,3 +83,19 @@ def eval_main(cfg: DictConfig) -> None:
     from dlzoo.evaluate import evaluate
 
     run_reporting_errors(evaluate, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="predict")
+def predict_main(cfg: DictConfig) -> None:
+    """Predict image files / folders or CSV rows with a checkpoint."""
+    from dlzoo.predict import predict
+
+    run_reporting_errors(predict, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="export")
+def export_main(cfg: DictConfig) -> None:
+    """Export a checkpoint's network to TorchScript or ONNX."""
+    from dlzoo.export import export
+
+    run_reporting_errors(export, cfg)

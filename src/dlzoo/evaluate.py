@@ -30,6 +30,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             train_cfg.data.data_dir = cfg.paths.data_dir
         for key, value in (cfg.get("data_overrides") or {}).items():
             train_cfg.data[key] = value
+        for key in ("weights", "weights_file"):  # pretrained starting points: the
+            if train_cfg.model.net.get(key) is not None:  # checkpoint's weights replace them
+                train_cfg.model.net[key] = None
     datamodule = build_datamodule(train_cfg.data)
     module = build_task(train_cfg, datamodule.spec)
     module.load_state_dict(checkpoint["state_dict"])

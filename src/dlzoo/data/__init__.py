@@ -1,12 +1,18 @@
 """LightningDataModules, one per dataset."""
 
 from dlzoo.data.base import InMemoryDataModule
+from dlzoo.data.cifar import CIFAR10DataModule
+from dlzoo.data.folder import ImageFolderDataModule
 from dlzoo.data.images import FashionMNISTDataModule, IdxImageDataModule
+from dlzoo.data.mnist import MNISTDataModule
 from dlzoo.data.spec import DataSpec
 from dlzoo.data.synthetic import CurveDataModule, SyntheticLinearDataModule, TwoClustersDataModule
 from dlzoo.data.tabular import CaliforniaHousingDataModule, IrisDataModule
 
 __all__ = [
+    "CIFAR10DataModule",
+    "ImageFolderDataModule",
+    "MNISTDataModule",
     "CaliforniaHousingDataModule",
     "CurveDataModule",
     "DataSpec",

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dlzoo.data.augment import make_augment
 from dlzoo.data.base import InMemoryDataModule, Split
 from dlzoo.data.idx import read_idx
 from dlzoo.data.spec import DataSpec
@@ -88,13 +89,18 @@ class IdxImageDataModule(InMemoryDataModule):
         val_size: training images held out for validation (fixed ``split_seed``).
         split_seed: seed of the train/validation split.
         resize: side length to resize images to (``null`` keeps 28).
-        mean, std: normalisation constants (``null`` skips normalisation, giving [0, 1]).
+        mean, std: normalisation constants (``null`` skips normalisation, giving [0, 1]);
+            one number for all channels or one per channel.
+        augment: training-only augmentation (``crop_padding``, ``hflip``, ``erasing``; see
+            :class:`~dlzoo.data.augment.BatchAugment`), or ``null``.
         system_dir: folder of a system dataset package with ``*.gz`` IDX files.
         download: allow torchvision to download when nothing local is found.
     """
 
     folder: str = ""
     class_names: tuple[str, ...] = ()
+    channels: int = 1
+    image_size: int = 28
     debian_dir: str | None = None
 
     def __init__(
@@ -107,6 +113,7 @@ class IdxImageDataModule(InMemoryDataModule):
         std: float | Sequence[float] | None = None,
         system_dir: str | None = "default",
         download: bool = True,
+        augment: dict | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -123,13 +130,17 @@ class IdxImageDataModule(InMemoryDataModule):
         if isinstance(self.system_dir, str):
             self.system_dir = Path(self.system_dir)
         self.download = download
+        self.augment = make_augment(augment)
         self.source = ""
 
     @property
     def spec(self) -> DataSpec:
-        side = self.resize or 28
+        side = self.resize or self.image_size
         return DataSpec(
-            "multiclass", (1, side, side), num_classes=len(self.class_names), class_names=self.class_names
+            "multiclass",
+            (self.channels, side, side),
+            num_classes=len(self.class_names),
+            class_names=self.class_names,
         )
 
     def load_splits(self) -> dict[str, Split]:
@@ -147,7 +158,16 @@ class IdxImageDataModule(InMemoryDataModule):
             if len(labels) and int(labels.max()) >= len(self.class_names):
                 raise DataError(f"{lbl_path}: label {int(labels.max())} out of range")
             data[split] = (images.unsqueeze(1).contiguous(), labels.long())
-        train_x, train_y = data["train"]
+        return self.split_train_val(data["train"], data["test"])
+
+    @property
+    def validates_on_test(self) -> bool:
+        return self.val_size == 0
+
+    def split_train_val(self, train: Split, test: Split) -> dict[str, Split]:
+        """Hold out ``val_size`` training examples (seeded) for validation; with
+        ``val_size=0`` the test split doubles as validation."""
+        train_x, train_y = train
         if not 0 <= self.val_size < len(train_x):
             raise ConfigError(
                 f"data.val_size={self.val_size}: must be between 0 and {len(train_x) - 1}"
@@ -156,28 +176,44 @@ class IdxImageDataModule(InMemoryDataModule):
         val_idx, train_idx = order[: self.val_size], order[self.val_size :]
         return {
             "train": (train_x[train_idx], train_y[train_idx]),
-            "val": (train_x[val_idx], train_y[val_idx]) if self.val_size else data["test"],
-            "test": data["test"],
+            "val": (train_x[val_idx], train_y[val_idx]) if self.val_size else test,
+            "test": test,
         }
-
-    @property
-    def validates_on_test(self) -> bool:
-        return self.val_size == 0
 
     def transform_batch(self, batch: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         x, *rest = batch
-        return (self.preprocess(x), *rest)
+        trainer = self.trainer
+        training = trainer is not None and trainer.training
+        return (self.preprocess(x, augment=training), *rest)
 
-    def preprocess(self, images: Tensor) -> Tensor:
-        """uint8 images (N, C, H, W) -> float, resized and normalised like in training."""
+    def preprocess(self, images: Tensor, augment: bool = False) -> Tensor:
+        """uint8 images (N, C, H, W) -> float, resized and normalised like in training;
+        ``augment`` adds the configured training augmentation."""
         x = images.float().div_(255)
-        if self.resize is not None and x.shape[-1] != self.resize:
+        if self.resize is not None and tuple(x.shape[-2:]) != (self.resize, self.resize):
             x = F.interpolate(x, size=(self.resize, self.resize), mode="bilinear", align_corners=False)
+        aug = self.augment if augment else None
+        if aug is not None:
+            x = aug.geometric(x)
         if self.mean is not None:
-            mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
-            std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
+            mean = channel_stats(self.mean, x, "mean")
+            std = channel_stats(self.std, x, "std")
             x = (x - mean) / std
+        if aug is not None:
+            x = aug.erase(x)
         return x
+
+
+def channel_stats(value: float | Sequence[float], x: Tensor, key: str) -> Tensor:
+    """``data.mean``/``data.std`` as a (C, 1, 1) tensor: one value for all channels, or one
+    per channel (3 for RGB)."""
+    t = torch.as_tensor(value, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
+    if len(t) not in (1, x.shape[1]):
+        raise ConfigError(
+            f"data.{key}={list(t.flatten().tolist())}: give one value or one per channel "
+            f"({x.shape[1]} for these images)"
+        )
+    return t
 
 
 class FashionMNISTDataModule(IdxImageDataModule):

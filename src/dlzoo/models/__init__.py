@@ -4,7 +4,27 @@ Every network takes the shape of one example and the number of outputs as its fi
 arguments, so sizes come from the datamodule and configs only hold the design choices.
 """
 
+from dlzoo.models.classic import VGG, AlexNet, NiN
+from dlzoo.models.densenet import DenseNet
+from dlzoo.models.googlenet import GoogLeNet
+from dlzoo.models.hybrid import CNNRNN
+from dlzoo.models.lenet import LeNet, LeNetModern
 from dlzoo.models.linear import Linear
 from dlzoo.models.mlp import MLP
+from dlzoo.models.pretrained import TorchvisionNet
+from dlzoo.models.resnet import ResNet
 
-__all__ = ["MLP", "Linear"]
+__all__ = [
+    "CNNRNN",
+    "MLP",
+    "VGG",
+    "AlexNet",
+    "DenseNet",
+    "GoogLeNet",
+    "LeNet",
+    "LeNetModern",
+    "Linear",
+    "NiN",
+    "ResNet",
+    "TorchvisionNet",
+]

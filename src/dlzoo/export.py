@@ -1,0 +1,82 @@
+"""Export a trained network to TorchScript or ONNX, with a JSON sidecar of its preprocessing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+
+from dlzoo.errors import ConfigError
+from dlzoo.inference import TrainedModel, load_trained
+
+log = logging.getLogger(__name__)
+
+FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
+
+
+def preprocessing_info(model: TrainedModel) -> dict[str, Any]:
+    """What a user of the exported file must do to raw inputs (and how to read outputs)."""
+    dm = model.datamodule
+    return {
+        "input_shape": list(model.spec.input_shape),
+        "task": model.module.task,
+        "outputs": "logits" if model.module.task != "regression" else "values",
+        "class_names": list(model.class_names),
+        "resize": getattr(dm, "resize", None),
+        "mean": getattr(dm, "mean", None),
+        "std": getattr(dm, "std", None),
+        "pixels": "float in [0, 1] (uint8 / 255), then resize, then (x - mean) / std"
+        if model.spec.is_image
+        else "feature rows, standardised like the training data",
+    }
+
+
+def export(cfg: DictConfig) -> Path:
+    """Write ``cfg.ckpt_path``'s network as ``cfg.format`` to ``cfg.output`` (or next to the
+    checkpoint); returns the written path. The file takes a batch of preprocessed inputs of
+    the training input shape and returns the network's raw outputs (logits)."""
+    fmt = str(cfg.get("format", "torchscript")).lower()
+    if fmt not in FORMATS:
+        raise ConfigError(f"format={fmt!r}: choose one of {list(FORMATS)}")
+    model = load_trained(
+        cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
+    )
+    out = Path(cfg.output) if cfg.get("output") else Path(cfg.ckpt_path).with_suffix(FORMATS[fmt])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    net = model.module.net.eval()
+    example = torch.zeros(2, *model.spec.input_shape)
+    if fmt == "torchscript":
+        with torch.no_grad():
+            scripted = torch.jit.trace(net, example)
+        scripted.save(str(out))
+    else:
+        export_onnx(net, example, out, int(cfg.get("opset", 17)))
+    sidecar = out.with_suffix(out.suffix + ".json")
+    sidecar.write_text(json.dumps(preprocessing_info(model), indent=2))
+    log.info("exported %s to %s (preprocessing in %s)", fmt, out, sidecar)
+    print(out)
+    return out
+
+
+def export_onnx(net: torch.nn.Module, example: torch.Tensor, out: Path, opset: int) -> None:
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "format=onnx needs the onnx package: pip install 'dlzoo[export]'"
+        ) from None
+    with torch.no_grad():
+        torch.onnx.export(
+            net,
+            (example,),
+            str(out),
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            opset_version=opset,
+            dynamo=False,
+        )

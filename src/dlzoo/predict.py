@@ -1,0 +1,84 @@
+"""Predict with a trained checkpoint: image files/folders -> top-k classes; CSV rows -> outputs."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig
+
+from dlzoo.errors import ConfigError
+from dlzoo.inference import (
+    image_files,
+    load_trained,
+    predict_batch,
+    prepare_images,
+    prepare_rows,
+    top_k,
+)
+
+log = logging.getLogger(__name__)
+
+
+def as_list(inputs: Any) -> list[str]:
+    if inputs is None or inputs == "???":
+        raise ConfigError("inputs is required: image files, a folder of images, or a CSV file")
+    if isinstance(inputs, ListConfig | list | tuple):
+        return [str(i) for i in inputs]
+    return [s for s in str(inputs).split(",") if s]
+
+
+def predict(cfg: DictConfig) -> list[dict[str, Any]]:
+    """Predict ``cfg.inputs`` with ``cfg.ckpt_path``; print and return one record per input."""
+    model = load_trained(
+        cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
+    )
+    inputs = as_list(cfg.get("inputs"))
+    k = int(cfg.get("top_k", 3))
+    if k < 1:
+        raise ConfigError(f"top_k={k}: must be >= 1")
+    if len(inputs) == 1 and inputs[0].lower().endswith(".csv"):
+        x = prepare_rows(model, Path(inputs[0]))
+        names = [f"row {i}" for i in range(len(x))]
+    else:
+        if not model.spec.is_image:
+            raise ConfigError(
+                f"model trained on data={model.config.data.get('name')} takes feature rows: "
+                f"give inputs=<file>.csv"
+            )
+        files = image_files(inputs)
+        x = prepare_images(model, files)
+        names = [str(f) for f in files]
+    outputs = predict_batch(model, x)
+    records: list[dict[str, Any]] = []
+    if model.module.task == "regression":
+        for name, row in zip(names, outputs.tolist(), strict=True):
+            records.append({"input": name, "prediction": row})
+            print(f"{name}: {', '.join(f'{v:.6g}' for v in row)}")
+    else:
+        for name, best in zip(names, top_k(outputs, model.class_names, k), strict=True):
+            records.append({"input": name, "top_k": best})
+            print(f"{name}: " + ", ".join(f"{c} ({p:.3f})" for c, p in best))
+    if cfg.get("output"):
+        write_csv(Path(cfg.output), records)
+        log.info("predictions written to %s", cfg.output)
+    return records
+
+
+def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        if records and "top_k" in records[0]:
+            k = len(records[0]["top_k"])
+            writer.writerow(
+                ["input", *[h for i in range(1, k + 1) for h in (f"class_{i}", f"prob_{i}")]]
+            )
+            for r in records:
+                writer.writerow([r["input"], *[v for c, p in r["top_k"] for v in (c, f"{p:.6f}")]])
+        else:
+            writer.writerow(["input", "prediction"])
+            for r in records:
+                writer.writerow([r["input"], *r["prediction"]])

@@ -1,0 +1,151 @@
+"""Image networks: every image model config builds and maps images to class scores;
+parameter counts and layouts match the book's / torchvision's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+from omegaconf import OmegaConf
+from torch import nn
+
+from dlzoo.builders import build_network, check_input
+from dlzoo.cli import config_dir
+from dlzoo.data.spec import DataSpec
+from dlzoo.errors import ConfigError, IncompatibleError
+from dlzoo.models import CNNRNN, VGG, DenseNet, GoogLeNet, LeNet, ResNet, TorchvisionNet
+from image_data import one_thread  # noqa: F401  (fixture)
+
+MODEL_DIR = Path(config_dir()) / "model"
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def image_model_configs() -> list[str]:
+    """Every model config (present or added later) that takes image input."""
+    return sorted(
+        p.stem for p in MODEL_DIR.glob("*.yaml") if OmegaConf.load(p).get("input") == "image"
+    )
+
+
+def spec_for(model: str, channels: int, side: int) -> DataSpec:
+    """Images of ``side`` px, enlarged to the model's ``min_input_size`` where it has one."""
+    side = max(side, OmegaConf.load(MODEL_DIR / f"{model}.yaml").get("min_input_size") or 0)
+    return DataSpec("multiclass", (channels, side, side), num_classes=10)
+
+
+def test_the_zoo_is_there():
+    expected = {
+        "lenet",
+        "lenet_modern",
+        "alexnet",
+        "vgg",
+        "nin",
+        "googlenet",
+        "resnet",
+        "densenet",
+        "torchvision",
+        "cnn_rnn",
+    }
+    assert expected <= set(image_model_configs())
+
+
+@pytest.mark.parametrize("shape", [(1, 28), (3, 32)], ids=["1x28x28", "3x32x32"])
+@pytest.mark.parametrize("model", image_model_configs())
+def test_forward_shape(model: str, shape: tuple[int, int]):
+    torch.manual_seed(0)
+    spec = spec_for(model, *shape)
+    net = build_network(OmegaConf.load(MODEL_DIR / f"{model}.yaml"), spec, "multiclass").eval()
+    x = torch.rand(2, *spec.input_shape)
+    with torch.no_grad():
+        out = net(x)
+    assert out.shape == (2, 10)
+    assert torch.isfinite(out).all()
+
+
+def count(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def test_lenet_has_the_books_parameter_count():
+    assert count(LeNet([1, 28, 28], 10)) == 61_706
+
+
+def test_resnet18_and_34_match_torchvision():
+    for depth, builder in ((18, torchvision.models.resnet18), (34, torchvision.models.resnet34)):
+        assert count(ResNet([3, 32, 32], 1000, depth=depth)) == count(builder())
+
+
+def test_vgg_arch_and_width_divisor():
+    net = VGG([1, 224, 224], 10, width_divisor=4)
+    convs = [m.out_channels for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert convs == [16, 32, 64, 64, 128, 128, 128, 128]  # VGG-11 / 4, as in the book
+    assert net.classifier[0].in_features == 128 * 7 * 7
+
+
+def test_googlenet_and_densenet_widths_match_the_book():
+    assert GoogLeNet([1, 32, 32], 10).fc.in_features == 1024
+    assert DenseNet([1, 32, 32], 10).fc.in_features == 248  # 64 -> 192 -> 96 ... -> 248
+
+
+def test_cnn_rnn_uses_the_curriculums_sizes():
+    net = CNNRNN([1, 28, 28], 10)
+    assert net.rnn.input_size == 32 * 13 * 13 and net.rnn.hidden_size == 128
+    rows = CNNRNN([1, 28, 28], 10, sequence="rows", rnn="lstm")
+    assert rows.rnn.input_size == 32 * 13
+    assert rows(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_too_small_images_are_refused_with_advice():
+    model_cfg = OmegaConf.load(MODEL_DIR / "alexnet.yaml")
+    spec = DataSpec("multiclass", (1, 28, 28), num_classes=10)
+    with pytest.raises(IncompatibleError, match="data.resize=65"):
+        check_input(model_cfg, spec, "fashion_mnist")
+    with pytest.raises(ConfigError, match="too small"):
+        VGG([1, 16, 16], 10)
+
+
+def test_bad_options_name_the_value():
+    with pytest.raises(ConfigError, match="model.net.depth=50"):
+        ResNet([1, 32, 32], 10, depth=50)
+    with pytest.raises(ConfigError, match="model.net.name='resnet9000'"):
+        TorchvisionNet([1, 32, 32], 10, name="resnet9000")
+    with pytest.raises(ConfigError, match="model.net.rnn='transformer'"):
+        CNNRNN([1, 28, 28], 10, rnn="transformer")
+
+
+def test_torchvision_model_adapts_channels_and_head():
+    net = TorchvisionNet([1, 28, 28], 7, name="resnet18")
+    assert net.net.conv1.in_channels == 1
+    assert net.net.fc.out_features == 7
+    assert net(torch.rand(2, 1, 28, 28)).shape == (2, 7)
+
+
+def test_torchvision_weights_file_and_freeze(tmp_path: Path):
+    torch.manual_seed(1)
+    reference = torchvision.models.resnet18()
+    path = tmp_path / "resnet18.pth"
+    torch.save(reference.state_dict(), path)
+    net = TorchvisionNet(
+        [3, 32, 32], 10, name="resnet18", weights_file=str(path), freeze_backbone=True
+    )
+    torch.testing.assert_close(net.net.layer1[0].conv1.weight, reference.layer1[0].conv1.weight)
+    trainable = {n for n, p in net.named_parameters() if p.requires_grad}
+    assert trainable == {"net.fc.weight", "net.fc.bias"}
+    # a grey-image model starts from the same filters, averaged over colour
+    grey = TorchvisionNet([1, 32, 32], 10, name="resnet18", weights_file=str(path))
+    torch.testing.assert_close(
+        grey.net.conv1.weight, reference.conv1.weight.sum(1, keepdim=True) / 1
+    )
+
+
+def test_torchvision_model_with_a_fixed_input_size_names_resize():
+    with pytest.raises(ConfigError, match="data.resize"):
+        TorchvisionNet([3, 32, 32], 10, name="vit_b_16")  # ViT-B/16 takes 224 px only
+
+
+def test_torchvision_missing_weights_file_is_a_config_error():
+    with pytest.raises(ConfigError, match="weights_file"):
+        TorchvisionNet([3, 32, 32], 10, weights_file="/nonexistent/resnet18.pth")
