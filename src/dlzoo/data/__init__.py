@@ -1,0 +1,19 @@
+"""LightningDataModules, one per dataset."""
+
+from dlzoo.data.base import InMemoryDataModule
+from dlzoo.data.images import FashionMNISTDataModule, IdxImageDataModule
+from dlzoo.data.spec import DataSpec
+from dlzoo.data.synthetic import CurveDataModule, SyntheticLinearDataModule, TwoClustersDataModule
+from dlzoo.data.tabular import CaliforniaHousingDataModule, IrisDataModule
+
+__all__ = [
+    "CaliforniaHousingDataModule",
+    "CurveDataModule",
+    "DataSpec",
+    "FashionMNISTDataModule",
+    "IdxImageDataModule",
+    "InMemoryDataModule",
+    "IrisDataModule",
+    "SyntheticLinearDataModule",
+    "TwoClustersDataModule",
+]

@@ -1,0 +1,195 @@
+"""MNIST-style image datasets, decoded once into uint8 tensors held in memory."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from dlzoo.data.base import InMemoryDataModule, Split
+from dlzoo.data.idx import read_idx
+from dlzoo.data.spec import DataSpec
+from dlzoo.errors import ConfigError, DataError
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def find_idx_files(
+    data_dir: Path, folder: str, system_dir: Path | None, download: bool
+) -> tuple[dict[str, tuple[Path, Path]], str]:
+    """Locate the four IDX files, offline first.
+
+    Order: ``<data_dir>/<folder>/raw`` (torchvision's cache layout, read in place) ->
+    ``system_dir`` holding ``*.gz`` files (a Debian dataset package; decompressed into the
+    data dir when it is writable, else read compressed) -> torchvision's download -> error.
+    Returns the paths per split and a word on where they came from.
+    """
+    names = [n for pair in IDX_FILES.values() for n in pair]
+    raw = data_dir / folder / "raw"
+
+    def layout(root: Path, suffix: str = "") -> dict[str, tuple[Path, Path]]:
+        return {s: (root / (a + suffix), root / (b + suffix)) for s, (a, b) in IDX_FILES.items()}
+
+    if all((raw / n).is_file() for n in names):
+        return layout(raw), f"{raw}"
+    if system_dir is not None and all((system_dir / f"{n}.gz").is_file() for n in names):
+        try:
+            raw.mkdir(parents=True, exist_ok=True)
+            for n in names:
+                with gzip.open(system_dir / f"{n}.gz") as src, open(raw / n, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            return layout(raw), f"{system_dir} (decompressed into {raw})"
+        except OSError:  # read-only data dir: read the compressed files directly
+            return layout(system_dir, ".gz"), f"{system_dir}"
+    if download:
+        import torchvision.datasets as tvd
+
+        try:
+            getattr(tvd, folder)(root=str(data_dir), train=True, download=True)
+            getattr(tvd, folder)(root=str(data_dir), train=False, download=True)
+        except Exception as err:  # network errors come in many types
+            raise DataError(_missing_message(folder, raw, system_dir, err)) from err
+        return layout(raw), f"downloaded into {raw}"
+    raise DataError(_missing_message(folder, raw, system_dir, None))
+
+
+def _missing_message(folder: str, raw: Path, system_dir: Path | None, err: Exception | None) -> str:
+    why = f"the download failed ({type(err).__name__}: {err})" if err else "downloads are off"
+    debian = (
+        f" or install the Debian package (apt-get install dataset-{folder.lower()}) which puts "
+        f"them in {system_dir}"
+        if system_dir
+        else ""
+    )
+    return (
+        f"{folder} is not available: {why}. Put the four IDX files "
+        f"({', '.join(n for pair in IDX_FILES.values() for n in pair)}) in {raw}{debian}; "
+        f"or point DLZOO_DATA_DIR (or paths.data_dir) at a folder that has {folder}/raw."
+    )
+
+
+class IdxImageDataModule(InMemoryDataModule):
+    """A torchvision MNIST-family dataset held in memory as uint8 tensors.
+
+    The IDX files are decoded once; every batch is converted to float, optionally resized
+    and normalised on its device (``transform_batch``), so there is no per-sample PIL work.
+
+    Args:
+        data_dir: dataset root (torchvision layout: ``<data_dir>/<folder>/raw``).
+        val_size: training images held out for validation (fixed ``split_seed``).
+        split_seed: seed of the train/validation split.
+        resize: side length to resize images to (``null`` keeps 28).
+        mean, std: normalisation constants (``null`` skips normalisation, giving [0, 1]).
+        system_dir: folder of a system dataset package with ``*.gz`` IDX files.
+        download: allow torchvision to download when nothing local is found.
+    """
+
+    folder: str = ""
+    class_names: tuple[str, ...] = ()
+    debian_dir: str | None = None
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        val_size: int = 5000,
+        split_seed: int = 42,
+        resize: int | None = None,
+        mean: float | Sequence[float] | None = None,
+        std: float | Sequence[float] | None = None,
+        system_dir: str | None = "default",
+        download: bool = True,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if resize is not None and int(resize) < 1:
+            raise ConfigError(f"data.resize={resize}: must be a positive image size or null")
+        if (mean is None) != (std is None):
+            raise ConfigError("data.mean and data.std must be given together (or both null)")
+        self.data_dir = Path(data_dir)
+        self.val_size = val_size
+        self.split_seed = split_seed
+        self.resize = int(resize) if resize is not None else None
+        self.mean, self.std = mean, std
+        self.system_dir = Path(self.debian_dir or "") if system_dir == "default" else system_dir
+        if isinstance(self.system_dir, str):
+            self.system_dir = Path(self.system_dir)
+        self.download = download
+        self.source = ""
+
+    @property
+    def spec(self) -> DataSpec:
+        side = self.resize or 28
+        return DataSpec(
+            "multiclass", (1, side, side), num_classes=len(self.class_names), class_names=self.class_names
+        )
+
+    def load_splits(self) -> dict[str, Split]:
+        files, self.source = find_idx_files(
+            self.data_dir, self.folder, self.system_dir if self.system_dir else None, self.download
+        )
+        data = {}
+        for split, (img_path, lbl_path) in files.items():
+            images, labels = read_idx(img_path), read_idx(lbl_path)
+            if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+                raise DataError(
+                    f"{img_path} / {lbl_path}: expected N images of HxW and N labels, got "
+                    f"shapes {tuple(images.shape)} and {tuple(labels.shape)}"
+                )
+            if len(labels) and int(labels.max()) >= len(self.class_names):
+                raise DataError(f"{lbl_path}: label {int(labels.max())} out of range")
+            data[split] = (images.unsqueeze(1).contiguous(), labels.long())
+        train_x, train_y = data["train"]
+        if not 0 <= self.val_size < len(train_x):
+            raise ConfigError(
+                f"data.val_size={self.val_size}: must be between 0 and {len(train_x) - 1}"
+            )
+        order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(self.split_seed))
+        val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+        return {
+            "train": (train_x[train_idx], train_y[train_idx]),
+            "val": (train_x[val_idx], train_y[val_idx]) if self.val_size else data["test"],
+            "test": data["test"],
+        }
+
+    def transform_batch(self, batch: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        x, *rest = batch
+        return (self.preprocess(x), *rest)
+
+    def preprocess(self, images: Tensor) -> Tensor:
+        """uint8 images (N, C, H, W) -> float, resized and normalised like in training."""
+        x = images.float().div_(255)
+        if self.resize is not None and x.shape[-1] != self.resize:
+            x = F.interpolate(x, size=(self.resize, self.resize), mode="bilinear", align_corners=False)
+        if self.mean is not None:
+            mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
+            std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).reshape(-1, 1, 1)
+            x = (x - mean) / std
+        return x
+
+
+class FashionMNISTDataModule(IdxImageDataModule):
+    """Fashion-MNIST (Zalando): 60k train / 10k test 28x28 grey images of 10 clothing types."""
+
+    folder = "FashionMNIST"
+    debian_dir = "/usr/share/datasets/fashion-mnist"
+    class_names = (
+        "t-shirt",
+        "trouser",
+        "pullover",
+        "dress",
+        "coat",
+        "sandal",
+        "shirt",
+        "sneaker",
+        "bag",
+        "ankle boot",
+    )
+
