@@ -51,6 +51,7 @@ def choose_task(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> str:
         "regression": "linear_regression or mlp",
         "multiclass": "softmax_regression or mlp",
         "binary": "logistic_regression or mlp",
+        "language_model": "rnn, gru, lstm, rnn_scratch or transformer_lm",
     }[spec.task]
     raise IncompatibleError(
         f"model={model_name} cannot train on data={data_name}: the model is for "
@@ -76,7 +77,12 @@ def check_input(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> None:
 
 
 def num_outputs(task: str, spec: DataSpec) -> int:
-    return {"regression": spec.num_targets, "multiclass": spec.num_classes, "binary": 1}[task]
+    return {
+        "regression": spec.num_targets,
+        "multiclass": spec.num_classes,
+        "binary": 1,
+        "language_model": spec.num_classes,  # one logit per vocabulary token
+    }[task]
 
 
 def build_network(model_cfg: DictConfig, spec: DataSpec, task: str) -> nn.Module:

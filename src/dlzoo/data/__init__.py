@@ -5,6 +5,8 @@ from dlzoo.data.images import FashionMNISTDataModule, IdxImageDataModule
 from dlzoo.data.spec import DataSpec
 from dlzoo.data.synthetic import CurveDataModule, SyntheticLinearDataModule, TwoClustersDataModule
 from dlzoo.data.tabular import CaliforniaHousingDataModule, IrisDataModule
+from dlzoo.data.text import TextDataModule, TextFileDataModule, TimeMachineDataModule
+from dlzoo.data.vocab import Vocab
 
 __all__ = [
     "CaliforniaHousingDataModule",
@@ -15,5 +17,9 @@ __all__ = [
     "InMemoryDataModule",
     "IrisDataModule",
     "SyntheticLinearDataModule",
+    "TextDataModule",
+    "TextFileDataModule",
+    "TimeMachineDataModule",
     "TwoClustersDataModule",
+    "Vocab",
 ]

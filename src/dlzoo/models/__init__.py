@@ -6,5 +6,7 @@ arguments, so sizes come from the datamodule and configs only hold the design ch
 
 from dlzoo.models.linear import Linear
 from dlzoo.models.mlp import MLP
+from dlzoo.models.rnn import RNNLM, ScratchRNNLM
+from dlzoo.models.transformer import TransformerLM
 
-__all__ = ["MLP", "Linear"]
+__all__ = ["MLP", "RNNLM", "Linear", "ScratchRNNLM", "TransformerLM"]
