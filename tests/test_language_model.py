@@ -337,3 +337,10 @@ def test_generate_text_checks_its_arguments(trained_checkpoint: tuple[Path, Path
     cfg.temperature = -1
     with pytest.raises(ConfigError, match="temperature=-1"):
         generate_text(cfg)
+
+
+def test_text_data_turns_on_gradient_clipping(make_cfg, text_dir: Path) -> None:
+    assert make_cfg(*text_overrides(text_dir, "model=gru")).trainer.gradient_clip_val == 1.0
+    assert make_cfg("model=mlp", "data=fashion_mnist").trainer.gradient_clip_val is None
+    cfg = make_cfg("experiment=timemachine_transformer_lm", f"data.data_dir={text_dir}")
+    assert cfg.model.name == "transformer_lm" and cfg.data.sampling == "random"
