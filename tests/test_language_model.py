@@ -344,3 +344,25 @@ def test_text_data_turns_on_gradient_clipping(make_cfg, text_dir: Path) -> None:
     assert make_cfg("model=mlp", "data=fashion_mnist").trainer.gradient_clip_val is None
     cfg = make_cfg("experiment=timemachine_transformer_lm", f"data.data_dir={text_dir}")
     assert cfg.model.name == "transformer_lm" and cfg.data.sampling == "random"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.sampling=shuffled", "data.sampling='shuffled'"),
+        ("data.tokenizer=bpe", "data.tokenizer='bpe'"),
+        ("data.num_steps=0", "data.num_steps=0"),
+        ("data.val_fraction=0.95", "val_fraction"),
+    ],
+)
+def test_bad_text_options_give_one_clear_error(
+    make_cfg, text_dir: Path, override: str, message: str
+) -> None:
+    cfg = make_cfg(*text_overrides(text_dir, "model=gru", override))
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        build_datamodule(cfg.data)
+
+
+def test_text_file_without_path_gives_one_clear_error(make_cfg) -> None:
+    with pytest.raises(ConfigError, match="data.path"):
+        build_datamodule(make_cfg("model=gru", "data=text_file").data)
