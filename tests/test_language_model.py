@@ -385,3 +385,13 @@ def test_gru_reaches_the_book_perplexity_on_time_machine(make_cfg) -> None:
     """The issue's target: validation perplexity <= 4.3 (a few minutes on 2 CPU cores)."""
     record = train(make_cfg("experiment=timemachine_gru", f"data.data_dir={REAL_DATA}"))
     assert record["best_val"] <= 4.3
+
+
+def test_bidirectional_model_trains_without_samples(make_cfg, text_dir: Path) -> None:
+    overrides = [
+        "model=gru",
+        *TINY_NET["gru"],
+        "model.net.bidirectional=true",
+        "+trainer.fast_dev_run=true",
+    ]
+    assert train(make_cfg(*text_overrides(text_dir, *overrides)))["metrics"]["test/perplexity"] > 0
