@@ -281,6 +281,7 @@ def trained_checkpoint(
             "data.batch_size=8",
             "data.sample_tokens=20",
             "trainer.accelerator=cpu",
+            "trainer.log_every_n_steps=5",
         ],
         run_dir,
     )
