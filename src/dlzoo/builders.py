@@ -6,12 +6,13 @@ from typing import Any
 
 import hydra
 import torch
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from dlzoo.data.base import InMemoryDataModule
 from dlzoo.data.spec import DataSpec
-from dlzoo.errors import ConfigError, IncompatibleError
+from dlzoo.errors import ConfigError, DlzooError, IncompatibleError
 from dlzoo.models.init import initialize
 from dlzoo.tasks import TASK_CLASSES, SupervisedTask
 
@@ -25,9 +26,20 @@ def _without(cfg: DictConfig, keys: tuple[str, ...]) -> DictConfig:
     return OmegaConf.create({k: v for k, v in plain.items() if k not in keys})
 
 
+def instantiate(cfg: Any, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate``, but a :class:`DlzooError` raised by the constructor comes
+    out as itself (one readable message), not wrapped in Hydra's InstantiationException."""
+    try:
+        return hydra.utils.instantiate(cfg, **kwargs)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, DlzooError):
+            raise err.__cause__ from None
+        raise
+
+
 def build_datamodule(data_cfg: DictConfig) -> InMemoryDataModule:
     """Instantiate the datamodule named by ``data._target_``."""
-    dm = hydra.utils.instantiate(_without(data_cfg, DATA_META_KEYS), _convert_="all")
+    dm = instantiate(_without(data_cfg, DATA_META_KEYS), _convert_="all")
     if not isinstance(dm, InMemoryDataModule):
         raise ConfigError(f"data._target_={data_cfg._target_} is not a dlzoo datamodule")
     return dm
@@ -52,6 +64,7 @@ def choose_task(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> str:
         "regression": "linear_regression or mlp",
         "multiclass": "softmax_regression or mlp",
         "binary": "logistic_regression or mlp",
+        "language_model": "rnn, gru, lstm, rnn_scratch or transformer_lm",
     }[spec.task]
     raise IncompatibleError(
         f"model={model_name} cannot train on data={data_name}: the model is for "
@@ -77,12 +90,17 @@ def check_input(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> None:
 
 
 def num_outputs(task: str, spec: DataSpec) -> int:
-    return {"regression": spec.num_targets, "multiclass": spec.num_classes, "binary": 1}[task]
+    return {
+        "regression": spec.num_targets,
+        "multiclass": spec.num_classes,
+        "binary": 1,
+        "language_model": spec.num_classes,  # one logit per vocabulary token
+    }[task]
 
 
 def build_network(model_cfg: DictConfig, spec: DataSpec, task: str) -> nn.Module:
     """Instantiate ``model.net`` with sizes derived from the data, then initialise it."""
-    net = hydra.utils.instantiate(
+    net = instantiate(
         model_cfg.net,
         input_shape=list(spec.input_shape),
         num_outputs=num_outputs(task, spec),

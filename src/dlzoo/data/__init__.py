@@ -8,6 +8,8 @@ from dlzoo.data.mnist import MNISTDataModule
 from dlzoo.data.spec import DataSpec
 from dlzoo.data.synthetic import CurveDataModule, SyntheticLinearDataModule, TwoClustersDataModule
 from dlzoo.data.tabular import CaliforniaHousingDataModule, IrisDataModule
+from dlzoo.data.text import TextDataModule, TextFileDataModule, TimeMachineDataModule
+from dlzoo.data.vocab import Vocab
 
 __all__ = [
     "CIFAR10DataModule",
@@ -21,5 +23,9 @@ __all__ = [
     "InMemoryDataModule",
     "IrisDataModule",
     "SyntheticLinearDataModule",
+    "TextDataModule",
+    "TextFileDataModule",
+    "TimeMachineDataModule",
     "TwoClustersDataModule",
+    "Vocab",
 ]

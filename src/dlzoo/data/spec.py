@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Task = Literal["regression", "multiclass", "binary"]
-TASKS: tuple[str, ...] = ("regression", "multiclass", "binary")
+#: ``language_model``: next-token prediction over a token stream; ``input_shape`` is
+#: ``(num_steps,)``, ``num_classes`` the vocabulary size and ``class_names`` its tokens.
+Task = Literal["regression", "multiclass", "binary", "language_model"]
+TASKS: tuple[str, ...] = ("regression", "multiclass", "binary", "language_model")
 
 
 @dataclass(frozen=True)
@@ -14,7 +16,7 @@ class DataSpec:
     """Static description of a dataset, known from its config before any data is loaded.
 
     Attributes:
-        task: ``regression``, ``multiclass`` or ``binary``.
+        task: ``regression``, ``multiclass``, ``binary`` or ``language_model``.
         input_shape: shape of one example, e.g. ``(1, 28, 28)`` for images or ``(8,)`` for
             eight tabular features.
         num_classes: number of classes (classification) or ``0`` (regression).

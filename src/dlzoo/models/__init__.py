@@ -13,10 +13,13 @@ from dlzoo.models.linear import Linear
 from dlzoo.models.mlp import MLP
 from dlzoo.models.pretrained import TorchvisionNet
 from dlzoo.models.resnet import ResNet
+from dlzoo.models.rnn import RNNLM, ScratchRNNLM
+from dlzoo.models.transformer import TransformerLM
 
 __all__ = [
     "CNNRNN",
     "MLP",
+    "RNNLM",
     "VGG",
     "AlexNet",
     "DenseNet",
@@ -26,5 +29,7 @@ __all__ = [
     "Linear",
     "NiN",
     "ResNet",
+    "ScratchRNNLM",
     "TorchvisionNet",
+    "TransformerLM",
 ]

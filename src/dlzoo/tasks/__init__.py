@@ -1,6 +1,16 @@
 """LightningModules, one per task."""
 
 from dlzoo.tasks.base import SupervisedTask
+from dlzoo.tasks.language_model import LanguageModelTask
 from dlzoo.tasks.supervised import TASK_CLASSES, BinaryTask, MulticlassTask, RegressionTask
 
-__all__ = ["TASK_CLASSES", "BinaryTask", "MulticlassTask", "RegressionTask", "SupervisedTask"]
+TASK_CLASSES[LanguageModelTask.task] = LanguageModelTask
+
+__all__ = [
+    "TASK_CLASSES",
+    "BinaryTask",
+    "LanguageModelTask",
+    "MulticlassTask",
+    "RegressionTask",
+    "SupervisedTask",
+]

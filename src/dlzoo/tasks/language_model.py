@@ -1,0 +1,119 @@
+"""The language-modelling task: next-token cross-entropy, perplexity, generated samples."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import Tensor
+from torchmetrics import Metric, MetricCollection
+
+from dlzoo.data.vocab import Vocab
+from dlzoo.generation import generate
+from dlzoo.models.rnn import State, detach_state
+from dlzoo.tasks.base import SupervisedTask
+
+log = logging.getLogger(__name__)
+
+#: where the vocabulary is stored in a checkpoint (a plain ``{"tokens": [...]}``)
+VOCAB_KEY = "dlzoo_vocab"
+
+
+class Perplexity(Metric):
+    """``exp`` of the mean next-token cross-entropy over every token seen."""
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("nll", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, logits: Tensor, targets: Tensor) -> None:
+        nll = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), reduction="sum"
+        )
+        self.nll += nll.double()
+        self.count += targets.numel()
+
+    def compute(self) -> Tensor:
+        return torch.exp(self.nll / self.count.clamp(min=1)).float()
+
+
+class LanguageModelTask(SupervisedTask):
+    """Trains a language model ``logits, state = net(tokens, state)`` on ``(x, y)`` windows.
+
+    Batches of sequential sampling, ``(x, y, continues)``, carry the recurrent state (detached:
+    truncated backpropagation through time) from one batch to the next while ``continues``
+    is true; every other batch starts from a fresh state. ``class_names`` are the vocabulary's
+    tokens. After each validation epoch a sample continuing the datamodule's
+    ``sample_prefix`` is logged to TensorBoard as text.
+    """
+
+    task = "language_model"
+    monitor = "val/perplexity"
+    monitor_mode = "min"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.vocab = Vocab.from_dict({"tokens": list(self.class_names)})
+        self._states: dict[str, State] = {}
+        self.last_sample: str | None = None
+
+    def make_metrics(self) -> MetricCollection:
+        return MetricCollection({"perplexity": Perplexity()})
+
+    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1))
+
+    def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:  # type: ignore[override]
+        return self.net(x, state)
+
+    def _step(self, batch: tuple[Tensor, ...], stage: str, metrics: MetricCollection) -> Tensor:
+        x, y = batch[0], batch[1]
+        carry = len(batch) > 2 and bool(batch[2])
+        state = self._states.get(stage) if carry else None
+        logits, state = self(x, state)
+        self._states[stage] = detach_state(state)
+        loss = self.loss(logits, y)
+        metrics.update(logits.detach(), y)
+        on_step = stage == "train"
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=on_step,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=y.numel(),
+        )
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        return self(x)[0].softmax(dim=-1)
+
+    # -- samples and the vocabulary in checkpoints ---------------------------------------------
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking or not self.trainer.is_global_zero:
+            return
+        dm = getattr(self.trainer, "datamodule", None)
+        prefix = getattr(dm, "sample_prefix", None)
+        if not prefix or getattr(self.net, "bidirectional", False):
+            return
+        tokens = dm.text_tokens(prefix)  # type: ignore[union-attr]
+        if not tokens:
+            return
+        new = generate(self.net, self.vocab, tokens, int(getattr(dm, "sample_tokens", 50)))
+        sep = getattr(dm, "separator", "")
+        self.last_sample = sep.join(tokens) + sep + sep.join(new) if sep else "".join(tokens + new)
+        log.info("epoch %d sample: %s", self.current_epoch, self.last_sample)
+        for logger in self.trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_text("val/sample", self.last_sample, self.global_step)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[VOCAB_KEY] = self.vocab.to_dict()
