@@ -104,10 +104,11 @@ def make_cfg(tmp_path: Path, tiny_data_dir: Path) -> Callable[..., DictConfig]:
         base = [f"paths.data_dir={tiny_data_dir}"]
         if config_name == "train":
             base += QUIET
-            data = next((o.split("=", 1)[1] for o in overrides if o.startswith("data=")), None)
-            if data in (None, "fashion_mnist"):
-                base.append("data.val_size=20")  # the tiny dataset has 120 training images
-        return compose_config([*base, *overrides], tmp_path / "run", config_name)
+        cfg = compose_config([*base, *overrides], tmp_path / "run", config_name)
+        if config_name == "train" and cfg.data.get("name") == "fashion_mnist":
+            if not any(o.startswith("data.val_size=") for o in overrides):
+                cfg.data.val_size = 20  # the tiny dataset has 120 training images
+        return cfg
 
     return make
 

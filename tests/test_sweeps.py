@@ -211,7 +211,7 @@ def test_optuna_search_six_trials_with_a_failing_trial(tmp_path: Path, tiny_data
     bad = [r for r in rows if "model.net.dropout=1.5" in r[2]]
     good = [r for r in rows if "model.net.dropout=1.5" not in r[2]]
     assert bad and good  # the seeded sampler draws both kinds
-    assert all(r[3] == "failed" and "must be in [0, 1)" in r[-1] for r in bad)
+    assert all(r[3] == "failed" and "must be a number in [0, 1)" in r[-1] for r in bad)
     assert all(r[3] == "completed" for r in good)
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert results["best_params"]["model.net.dropout"] != 1.5

@@ -99,3 +99,11 @@ def export_main(cfg: DictConfig) -> None:
     from dlzoo.export import export
 
     run_reporting_errors(export, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="generate")
+def generate_main(cfg: DictConfig) -> None:
+    """Continue a text prefix with a trained language model."""
+    from dlzoo.generation import generate_text
+
+    run_reporting_errors(generate_text, cfg)
