@@ -64,7 +64,9 @@ def find_idx_files(
 
 def _missing_message(folder: str, raw: Path, system_dir: Path | None, err: Exception | None) -> str:
     first_line = str(err).strip().splitlines()[0] if err and str(err).strip() else ""
-    why = f"the download failed ({type(err).__name__}: {first_line})" if err else "downloads are off"
+    why = (
+        f"the download failed ({type(err).__name__}: {first_line})" if err else "downloads are off"
+    )
     debian = (
         f" or install the Debian package (apt-get install dataset-{folder.lower()}) which puts "
         f"them in {system_dir}"
@@ -172,7 +174,9 @@ class IdxImageDataModule(InMemoryDataModule):
             raise ConfigError(
                 f"data.val_size={self.val_size}: must be between 0 and {len(train_x) - 1}"
             )
-        order = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(self.split_seed))
+        order = torch.randperm(
+            len(train_x), generator=torch.Generator().manual_seed(self.split_seed)
+        )
         val_idx, train_idx = order[: self.val_size], order[self.val_size :]
         return {
             "train": (train_x[train_idx], train_y[train_idx]),
@@ -191,7 +195,9 @@ class IdxImageDataModule(InMemoryDataModule):
         ``augment`` adds the configured training augmentation."""
         x = images.float().div_(255)
         if self.resize is not None and tuple(x.shape[-2:]) != (self.resize, self.resize):
-            x = F.interpolate(x, size=(self.resize, self.resize), mode="bilinear", align_corners=False)
+            x = F.interpolate(
+                x, size=(self.resize, self.resize), mode="bilinear", align_corners=False
+            )
         aug = self.augment if augment else None
         if aug is not None:
             x = aug.geometric(x)
@@ -233,4 +239,3 @@ class FashionMNISTDataModule(IdxImageDataModule):
         "bag",
         "ankle boot",
     )
-
