@@ -8,6 +8,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.plugins.precision import Precision
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
 
@@ -148,12 +149,14 @@ class SupervisedTask(L.LightningModule):
         The training loader then serves groups of ``steps`` consecutive batches as one batch
         (the same examples in the same order), and this module cuts the group back into
         batches of ``step_batch_size`` (set by the datamodule). Lightning's per-call cost is
-        paid once per group. Trade-offs: the loggers' step axis and
+        paid once per group. Trade-offs: the per-step hooks of callbacks (``on_before_backward``,
+        ``on_before_optimizer_step``...) are not called in full precision; the loggers' step axis and
         ``trainer.log_every_n_steps`` count calls, not optimizer steps (``trainer.global_step``
         and checkpoints count optimizer steps); ``trainer.max_steps`` and
         ``every_n_train_steps`` checkpoints are checked between calls; a mid-epoch resume
         restarts at a group boundary; gradient clipping, gradient accumulation and a
-        scheduler stepped on a validation metric (plateau) are not available.
+        scheduler stepped on a validation metric (plateau) and multi-process (DDP) training are
+        not available.
         """
         if steps < 1:
             raise ConfigError(f"speed.steps_per_call={steps}: must be a positive integer")
@@ -167,17 +170,33 @@ class SupervisedTask(L.LightningModule):
 
     def _train_steps(self, batch: tuple[Tensor, Tensor]) -> Tensor:
         x, y = batch
+        trainer = self.trainer
+        if trainer.world_size > 1:
+            raise ConfigError(
+                f"speed.steps_per_call={self.steps_per_call} runs on one process only (this "
+                f"run has {trainer.world_size}): set speed.steps_per_call=1"
+            )
         size = self._step_batch_size(len(x))
         optimizer = self.optimizers()
         schedulers = self._step_schedulers()
+        # full precision: step the bare optimizer (no per-step Lightning hooks), keeping
+        # trainer.global_step right; other precisions go through Lightning's loss scaling
+        bare = type(trainer.precision_plugin) is Precision and hasattr(optimizer, "_on_after_step")
         total = torch.zeros((), device=x.device)
         outputs_all = []
         for xb, yb in zip(x.split(size), y.split(size), strict=True):
             outputs = self(xb)
             loss = self.loss(outputs, yb)
-            optimizer.zero_grad()
-            self.manual_backward(loss)
-            optimizer.step()
+            if bare:
+                optimizer.optimizer.zero_grad()
+                loss.backward()
+                optimizer._on_before_step()
+                optimizer.optimizer.step()
+                optimizer._on_after_step()
+            else:
+                optimizer.zero_grad()
+                self.manual_backward(loss)
+                optimizer.step()
             for scheduler in schedulers:
                 scheduler.step()
             total = total + loss.detach() * len(yb)
