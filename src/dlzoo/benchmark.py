@@ -414,6 +414,38 @@ def check_targets(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+#: what the speed options do (written under every table)
+OPTIONS_TEXT = [
+    "## What makes the pipeline fast, and the options",
+    "",
+    "- Data: splits live in memory and each batch is one indexing op (`InMemoryBatches`); "
+    "normalisation and augmentation run on whole batches. On a CPU, Fashion-MNIST/MNIST are "
+    "normalised once at setup (`data.preprocess_once: auto`; `true`/`false` to force).",
+    "- Per-step bookkeeping: Lightning's `self.log` costs more than a softmax-regression step "
+    "on a CPU, so the training step does not call it every step. The loss goes into a "
+    "running mean (a tensor sum, no host sync) logged as `train/loss_epoch`; "
+    "`train/loss_step` is logged only on the steps the loggers write "
+    "(`trainer.log_every_n_steps`, the logging cadence). `speed.train_metrics=false` also "
+    "skips the per-step update of `train/acc` (validation metrics are unaffected). The "
+    "divergence guard checks the loss every step without allocating (one process).",
+    "- `speed.steps_per_call=K` (off: 1): the loader serves K consecutive batches as one and "
+    "the task runs K optimizer steps per Lightning call (manual optimization), so "
+    "Lightning's per-call cost is paid once per K steps; the weights are those of K=1 (same "
+    "batches, same order; tested). Trade-offs: the loggers' step axis and "
+    "`log_every_n_steps` count calls, not optimizer steps (`trainer.global_step`, "
+    "checkpoints and `metrics.json` count optimizer steps); per-step callback hooks "
+    "(`on_before_backward`, `on_before_optimizer_step`) are skipped in full precision; "
+    "`max_steps` and `every_n_train_steps` are checked between calls; a mid-epoch resume "
+    "restarts at a group boundary; gradient clipping, gradient accumulation, plateau "
+    "schedulers and DDP are refused with a clear message. Worth it for small models "
+    "(softmax regression: K=16); it changes little for compute-bound ones (cnn_small).",
+    "- `compile=true` (torch.compile), `channels_last=true` (image models), "
+    "`trainer.precision=bf16-mixed` (mixed precision, GPU) are options; off by default "
+    "because on this 2-core CPU they did not help these small models. Batches are moved to "
+    "the device by Lightning; in-memory data needs no `pin_memory` workers.",
+]
+
+
 def render(
     results: dict[str, Any],
     startup: dict[str, float],
@@ -479,6 +511,7 @@ def render(
     ]
     if quick:
         lines += ["", "This was a `--quick` run: few epochs, so accuracies are not final."]
+    lines += ["", *OPTIONS_TEXT]
     lines += [
         "",
         "GPU: no GPU was available to this session, so there is no GPU section; on a GPU the "
