@@ -17,6 +17,7 @@ from statistics import median
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+SEED = 42  # dlzoo's default seed (weights, split order, shuffles)
 MEAN, STD = 0.2860, 0.3530
 
 
@@ -174,21 +175,25 @@ def load_tensors(data_dir: str) -> tuple[Any, Any, Any, Any]:
 
 def run_hand_loop(setup: Setup, data_dir: str, epochs: int) -> dict[str, Any]:
     """(b) A hand-written loop over normalised tensors held in memory (the 60k training
-    images), one shuffled index per epoch, no per-step host syncs."""
+    images), one shuffled index per epoch, no per-step host syncs. Seeded like dlzoo's run
+    (``seed=42``): the same initial weights, the same training-set order and the same
+    per-epoch shuffles, so both train on the same batches and only the speed differs."""
     import torch
     import torch.nn.functional as F
 
-    torch.manual_seed(0)
     x, y, x_test, y_test = load_tensors(data_dir)
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(SEED))
+    x, y = x[order], y[order]  # dlzoo's train/validation split order (data.val_size=0)
     n, bs = len(x), setup.batch_size
     steps = -(-n // bs)
+    torch.manual_seed(SEED)
     net = build_net(setup)
     opt, sched = make_optimizer(setup, net, epochs * steps)
     times, accs = [], []
-    for _ in range(epochs):
+    for epoch in range(epochs):
         net.train()
         start = time.perf_counter()
-        order = torch.randperm(n)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(SEED + epoch))
         for i in range(0, n, bs):
             idx = order[i : i + bs]
             loss = F.cross_entropy(net(x[idx]), y[idx])
