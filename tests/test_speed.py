@@ -136,9 +136,9 @@ def test_benchmark_report_checks_the_targets() -> None:
     assert lines == [
         "- NOT met: MLP 784-512-256-10 [dlzoo speed.steps_per_call=4]: dlzoo s/epoch ÷ "
         "hand-written = 1.20 (target ≤ 1.15)",
-        "- met: softmax regression [dlzoo speed.steps_per_call=16]: dlzoo s/epoch ÷ "
+        "- met: softmax regression [dlzoo speed.steps_per_call=32]: dlzoo s/epoch ÷ "
         "hand-written = 1.25 (target ≤ 1.5)",
-        "- met: softmax regression [dlzoo speed.steps_per_call=16]: curriculum s/epoch ÷ "
+        "- met: softmax regression [dlzoo speed.steps_per_call=32]: curriculum s/epoch ÷ "
         "dlzoo = 14.0 (target ≥ 10)",
         "- NOT met: MLP 784-512-256-10 [dlzoo speed.steps_per_call=4]: time to 0.89 test "
         "accuracy, dlzoo 2.4 s vs "

@@ -38,7 +38,7 @@ class Setup:
 
 
 SETUPS = {
-    # softmax regression: per-step overhead dominates, so dlzoo runs 16 steps per call
+    # softmax regression: per-step overhead dominates, so dlzoo runs 32 steps per call
     "softmax": Setup(
         "softmax regression",
         "softmax_regression",
@@ -47,7 +47,7 @@ SETUPS = {
         0.05,
         False,
         3,
-        overrides=("speed.steps_per_call=16",),
+        overrides=("speed.steps_per_call=32",),
     ),
     # the MLP preset, with 4 steps per call and with dlzoo's defaults
     "mlp": Setup(
@@ -443,7 +443,7 @@ OPTIONS_TEXT = [
     "`max_steps` and `every_n_train_steps` are checked between calls; a mid-epoch resume "
     "restarts at a group boundary; gradient clipping, gradient accumulation, plateau "
     "schedulers and DDP are refused with a clear message. Worth it for small models "
-    "(softmax regression: K=16); it changes little for compute-bound ones (cnn_small).",
+    "(softmax regression: K=32); it changes little for compute-bound ones (cnn_small).",
     "- `compile=true` (torch.compile), `channels_last=true` (image models), "
     "`trainer.precision=bf16-mixed` (mixed precision, GPU) are options, off by default and "
     "not used in this table (not measured here; they are meant for GPUs and bigger "

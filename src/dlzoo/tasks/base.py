@@ -182,8 +182,7 @@ class SupervisedTask(L.LightningModule):
         # full precision: step the bare optimizer (no per-step Lightning hooks), keeping
         # trainer.global_step right; other precisions go through Lightning's loss scaling
         bare = type(trainer.precision_plugin) is Precision and hasattr(optimizer, "_on_after_step")
-        total = torch.zeros((), device=x.device)
-        outputs_all = []
+        losses, sizes, outputs_all = [], [], []
         for xb, yb in zip(x.split(size), y.split(size), strict=True):
             outputs = self(xb)
             loss = self.loss(outputs, yb)
@@ -199,10 +198,12 @@ class SupervisedTask(L.LightningModule):
                 optimizer.step()
             for scheduler in schedulers:
                 scheduler.step()
-            total = total + loss.detach() * len(yb)
+            losses.append(loss.detach())
+            sizes.append(len(yb))
             if self.train_metrics_enabled:
                 outputs_all.append(outputs.detach())
-        mean_loss = total / len(x)
+        weights = torch.tensor(sizes, dtype=losses[0].dtype, device=x.device)
+        mean_loss = (torch.stack(losses) * weights).sum() / len(x)
         outputs_cat = torch.cat(outputs_all) if outputs_all else None
         self._record_train(mean_loss, outputs_cat, y, len(x))
         return mean_loss
