@@ -139,3 +139,31 @@ def build_task(cfg: DictConfig, spec: DataSpec) -> SupervisedTask:
     )
     module.channels_last = channels_last
     return module
+
+
+def configure_speed(
+    cfg: DictConfig, datamodule: InMemoryDataModule, module: SupervisedTask
+) -> None:
+    """Apply the ``speed`` block: training metrics on/off, optimizer steps per call."""
+    speed = cfg.get("speed") or {}
+    module.train_metrics_enabled = bool(speed.get("train_metrics", True))
+    steps = speed.get("steps_per_call", 1)
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ConfigError(f"speed.steps_per_call={steps!r}: must be a positive integer")
+    if steps == 1:
+        return
+    trainer = cfg.get("trainer") or {}
+    unsupported = {
+        "model": module.task == "language_model",
+        "trainer.gradient_clip_val": bool(trainer.get("gradient_clip_val")),
+        "trainer.accumulate_grad_batches": int(trainer.get("accumulate_grad_batches") or 1) > 1,
+    }
+    for key, bad in unsupported.items():
+        if bad:
+            value = cfg.model.get("name") if key == "model" else trainer.get(key.split(".")[1])
+            raise ConfigError(
+                f"speed.steps_per_call={steps} does not support {key}={value}: "
+                "set speed.steps_per_call=1"
+            )
+    module.set_steps_per_call(steps)
+    datamodule.steps_per_call = steps

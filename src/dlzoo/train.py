@@ -15,7 +15,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch.multiprocessing import ProcessRaisedException
 
-from dlzoo.builders import build_datamodule, build_task
+from dlzoo.builders import build_datamodule, build_task, configure_speed
 from dlzoo.callbacks import EpochTimer
 from dlzoo.checkpoints import CONFIG_KEY
 from dlzoo.errors import TrainingDiverged, TrainingInterrupted
@@ -93,6 +93,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     spec = datamodule.spec
     module = build_task(cfg, spec)  # fails here, before any data is loaded, on a bad pair
     set_monitor(cfg, module)
+    configure_speed(cfg, datamodule, module)
     run_dir = Path(cfg.paths.output_dir)
     if rank_zero_only.rank == 0:  # fail now, not after an hour, on an unwritable/full disk
         kept = int(OmegaConf.select(cfg, "callbacks.model_checkpoint.save_top_k", default=1))

@@ -58,6 +58,10 @@ class InMemoryDataModule(L.LightningDataModule):
         self.seed = seed
         self.default_epochs = default_epochs
         self.splits: dict[str, Split] = {}
+        #: training batches served per loader batch (``speed.steps_per_call``): the task
+        #: cuts each loader batch back into steps of ``step_batch_size`` examples
+        self.steps_per_call = 1
+        self.step_batch_size: int | None = None
 
     @property
     @abstractmethod
@@ -100,9 +104,14 @@ class InMemoryDataModule(L.LightningDataModule):
             size //= world
         elif world > 1:
             size = max(-(-size // world), 1)
+        step_size = None
+        if train and self.steps_per_call > 1:
+            self.step_batch_size = step_size = size
+            size *= self.steps_per_call
         return InMemoryBatches(
             tensors,
             batch_size=size,
+            step_size=step_size,
             shuffle=train,
             seed=self.seed,
             rank=rank,

@@ -33,6 +33,7 @@ class InMemoryBatches:
         rank: int = 0,
         world_size: int = 1,
         pad_shards: bool = True,
+        step_size: int | None = None,
     ) -> None:
         if not tensors:
             raise ValueError("InMemoryBatches needs at least one tensor")
@@ -49,6 +50,9 @@ class InMemoryBatches:
         self.rank = rank
         self.world_size = world_size
         self.pad_shards = pad_shards
+        #: batch size of one optimizer step when a batch holds several steps' examples
+        #: (``speed.steps_per_call``); ``None``: one batch is one step
+        self.step_size = step_size
         self.epoch = 0
         self._skip = 0  # batches already consumed in `epoch` (restored from a checkpoint)
         self._yielded = 0
@@ -67,6 +71,16 @@ class InMemoryBatches:
     def __len__(self) -> int:
         n = self.num_examples
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Optimizer steps per epoch (batches, or steps of ``step_size`` within them)."""
+        if not self.step_size:
+            return len(self)
+        n = self.num_examples
+        if self.drop_last:
+            n -= n % self.batch_size
+        return -(-n // self.step_size)
 
     def _indices(self, epoch: int) -> Tensor | None:
         n = len(self.tensors[0])

@@ -49,4 +49,6 @@ class DataSpec:
 
     def as_task(self, task: Task) -> DataSpec:
         """The same data seen as another task (a 2-class dataset as a binary one)."""
-        return DataSpec(task, self.input_shape, self.num_classes, self.num_targets, self.class_names)
+        return DataSpec(
+            task, self.input_shape, self.num_classes, self.num_targets, self.class_names
+        )

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 from dlzoo.data.base import InMemoryDataModule, Split, as_targets
 from dlzoo.data.spec import DataSpec
@@ -25,6 +23,10 @@ def split_and_scale(
 ) -> dict[str, Split]:
     """The curriculum's split (``train_test_split``, fixed ``random_state``), then a
     validation part carved from the training part; the scaler sees the training part only."""
+    # imported here: scikit-learn takes ~0.5 s to import and only tabular data needs it
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=test_size, random_state=random_state
     )

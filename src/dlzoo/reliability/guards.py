@@ -116,13 +116,14 @@ class TrainingGuard(Callback):
         bad_loss = loss is not None and not bool(torch.isfinite(loss.detach()).all())
         # Lightning's own SIGTERM handler (kill, a cluster's preemption) only sets this flag
         sigterm = bool(getattr(trainer, "received_sigterm", False))
-        flags = torch.tensor([float(bad_loss), float(self.interrupt_requested), float(sigterm)])
-        if trainer.world_size > 1:
-            flags = trainer.strategy.reduce(flags.to(pl_module.device), reduce_op="sum").cpu()
-        if flags[0] > 0:
+        flags: Any = (bad_loss, self.interrupt_requested, sigterm)
+        if trainer.world_size > 1:  # one process needs no tensor (this runs every step)
+            flags = torch.tensor([float(f) for f in flags], device=pl_module.device)
+            flags = [f > 0 for f in trainer.strategy.reduce(flags, reduce_op="sum").tolist()]
+        if flags[0]:
             value = loss.detach().float().cpu().item() if bad_loss and loss is not None else "nan"
             self.diverged(trainer, f"the training loss is {value}", batch_idx)
-        if flags[1] > 0 or flags[2] > 0:
+        if flags[1] or flags[2]:
             if batch_idx + 1 >= trainer.num_training_batches:
                 # the epoch's last batch: Lightning would resume past this epoch's validation
                 # and epoch-end logging, so stop at the next epoch's first batch instead
@@ -132,7 +133,7 @@ class TrainingGuard(Callback):
             self.saved_checkpoint = str(path)
             self._log_this_step(trainer)
             hint = f"\nResume with: {self.resume_hint}" if self.resume_hint else ""
-            what = "Ctrl-C" if flags[1] > 0 else "SIGTERM"
+            what = "Ctrl-C" if flags[1] else "SIGTERM"
             err = TrainingInterrupted(
                 f"interrupted ({what}) at step {trainer.global_step} (epoch "
                 f"{trainer.current_epoch}, batch {batch_idx}); checkpoint saved to {path}.{hint}"

@@ -92,6 +92,9 @@ class LanguageModelTask(SupervisedTask):
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        return self._step(batch, "train", self.train_metrics)
+
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
         x = batch[0] if isinstance(batch, list | tuple) else batch
         return self(x)[0].softmax(dim=-1)

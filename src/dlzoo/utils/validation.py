@@ -44,6 +44,12 @@ class MonitorSchema:
 
 
 @dataclass
+class SpeedSchema:
+    steps_per_call: int = 1
+    train_metrics: bool = True
+
+
+@dataclass
 class TrainSchema:
     """Scalar top-level keys of ``conf/train.yaml`` and their types (groups are checked by
     their ``_target_``'s signature and by :data:`RULES`)."""
@@ -57,6 +63,7 @@ class TrainSchema:
     resume: str | None = None
     trust_checkpoint: bool = False
     print_config: bool = True
+    speed: SpeedSchema = field(default_factory=SpeedSchema)
 
 
 #: config groups (and other nested keys) that are not part of the typed schema

@@ -1,0 +1,150 @@
+"""Speed options: several optimizer steps per call, training metrics off, data preprocessed
+once; the benchmark's report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import DictConfig
+
+from dlzoo import benchmark
+from dlzoo.builders import build_datamodule
+from dlzoo.errors import ConfigError
+from dlzoo.train import train
+
+#: 100 training images in batches of 8: 13 steps per epoch, the last one of 4 images
+TINY = [
+    "model=mlp",
+    "model.net.hidden_sizes=[16]",
+    "data.batch_size=8",
+    "trainer.max_epochs=2",
+    "trainer.accelerator=cpu",
+    "trainer.num_sanity_val_steps=0",
+    "logger=none",
+    "test=false",
+]
+
+
+def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+
+
+@pytest.mark.parametrize(
+    "optimizer", [["optimizer=sgd", "scheduler=onecycle"], ["optimizer=adamw", "scheduler=step"]]
+)
+def test_steps_per_call_gives_the_same_weights_as_one_step_per_call(
+    optimizer: list[str], make_cfg: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    plain_cfg = make_cfg(*TINY, *optimizer)
+    plain = train(plain_cfg)
+    plain_weights = final_weights(Path(plain["run_dir"]))
+    # the same run folder is reused by make_cfg: keep the first run's files apart
+    (tmp_path / "run").rename(tmp_path / "plain")
+    grouped = train(make_cfg(*TINY, *optimizer, "speed.steps_per_call=5"))
+
+    assert grouped["global_steps"] == plain["global_steps"] == 26  # optimizer steps
+    for name, tensor in plain_weights.items():
+        torch.testing.assert_close(
+            final_weights(Path(grouped["run_dir"]))[name], tensor, atol=1e-5, rtol=1e-5
+        )
+    assert grouped["best_val"] == pytest.approx(plain["best_val"], abs=1e-6)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").open()]
+    assert len(rows) == 2 and all("train/loss_epoch" in r and "train/acc" in r for r in rows)
+
+
+def test_training_metrics_off_still_logs_loss_and_validation_metrics(
+    make_cfg: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    record = train(make_cfg(*TINY, "speed.train_metrics=false", "trainer.log_every_n_steps=1"))
+    rows = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").open()]
+    assert len(rows) == 2
+    for row in rows:
+        assert "val/acc" in row and "val/loss" in row and "train/loss_epoch" in row
+        assert "train/acc" not in row
+    assert record["best_val"] is not None
+
+
+def test_training_loss_is_logged_on_the_logging_steps_and_averaged_per_epoch(
+    make_cfg: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    train(make_cfg(*TINY, "logger=csv", "trainer.log_every_n_steps=4"))
+    csv = pd.read_csv(next((tmp_path / "run").rglob("metrics.csv")))
+    steps = csv.dropna(subset=["train/loss_step"])["step"].tolist()
+    assert steps == [3, 7, 11, 15, 19, 23]  # every 4th of the 26 steps (0-based)
+    epoch_means = csv.dropna(subset=["train/loss_epoch"])["train/loss_epoch"]
+    assert len(epoch_means) == 2 and epoch_means.between(0, 10).all()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("speed.steps_per_call=0", "speed.steps_per_call=0: must be a positive integer"),
+        ("trainer.gradient_clip_val=1.0", "does not support trainer.gradient_clip_val=1.0"),
+        ("+trainer.accumulate_grad_batches=2", "does not support trainer.accumulate_grad_batches"),
+    ],
+)
+def test_steps_per_call_refuses_what_it_cannot_do(
+    override: str, message: str, make_cfg: Callable[..., DictConfig]
+) -> None:
+    steps = [] if override.startswith("speed.") else ["speed.steps_per_call=4"]
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        train(make_cfg(*TINY, *steps, override))
+
+
+def test_preprocessing_once_serves_the_same_batches(make_cfg: Callable[..., DictConfig]) -> None:
+    cfg = make_cfg("data.preprocess_once=false")
+    per_batch = build_datamodule(cfg.data)
+    per_batch.setup()
+    once = build_datamodule(make_cfg("data.preprocess_once=true").data)
+    once.setup()
+    assert once.preprocessed and not per_batch.preprocessed
+    assert per_batch.splits["train"][0].dtype == torch.uint8
+    for split in ("train", "val", "test"):
+        x, y = per_batch.splits[split]
+        fast_x, fast_y = once.transform_batch(once.splits[split])
+        torch.testing.assert_close(fast_x, per_batch.transform_batch((x, y))[0])
+        assert torch.equal(fast_y, y)
+
+
+def test_benchmark_report_checks_the_targets() -> None:
+    def res(per_epoch: float, accs: list[float], epoch: float | None = None) -> dict:
+        times = [epoch or per_epoch] * len(accs)
+        return {
+            "per_epoch_s": per_epoch,
+            "epoch_times_s": times,
+            "test_acc": accs,
+            "final_test_acc": accs[-1],
+            "time_to_target_s": benchmark.time_to_target(times, accs, 0.89),
+            "peak_rss_mib": 100,
+        }
+
+    results = {
+        "softmax": {
+            "curriculum": res(7.0, [0.8]),
+            "hand": res(0.4, [0.8]),
+            "dlzoo": res(0.5, [0.8]),
+        },
+        "mlp": {"hand": res(1.0, [0.88, 0.9]), "dlzoo": res(1.2, [0.88, 0.9])},
+    }
+    lines = benchmark.check_targets(results)
+    assert lines == [
+        "- NOT met: MLP 784-512-256-10 [dlzoo speed.steps_per_call=4]: dlzoo s/epoch ÷ "
+        "hand-written = 1.20 (target ≤ 1.15)",
+        "- met: softmax regression [dlzoo speed.steps_per_call=32]: dlzoo s/epoch ÷ "
+        "hand-written = 1.25 (target ≤ 1.5)",
+        "- met: softmax regression [dlzoo speed.steps_per_call=32]: curriculum s/epoch ÷ "
+        "dlzoo = 14.0 (target ≥ 10)",
+        "- NOT met: MLP 784-512-256-10 [dlzoo speed.steps_per_call=4]: time to 0.89 test "
+        "accuracy, dlzoo 2.4 s vs "
+        "hand-written 2.0 s (target ≤ hand × 1.15)",
+    ]
+    text = benchmark.render(
+        results, {"import_dlzoo_train_s": 3, "debug_fdr_wall_s": 9}, "cmd", False, []
+    )
+    assert "| softmax regression | 64 |" in text and "no GPU" in text
