@@ -105,9 +105,9 @@ def make_cfg(tmp_path: Path, tiny_data_dir: Path) -> Callable[..., DictConfig]:
         if config_name == "train":
             base += QUIET
         cfg = compose_config([*base, *overrides], tmp_path / "run", config_name)
-        if config_name == "train" and cfg.data.get("name") == "fashion_mnist":
-            if not any(o.startswith("data.val_size=") for o in overrides):
-                cfg.data.val_size = 20  # the tiny dataset has 120 training images
+        tiny_fashion = config_name == "train" and cfg.data.get("name") == "fashion_mnist"
+        if tiny_fashion and not any(o.startswith("data.val_size=") for o in overrides):
+            cfg.data.val_size = 20  # the tiny dataset has 120 training images
         return cfg
 
     return make
