@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
-from tests.test_tabular_csv import write_house_csv
 
 from dlzoo.cli import config_dir
 from dlzoo.train import train
+from test_tabular_csv import write_house_csv
 
 #: the recipe values each config must hold (CURRICULUM.md)
 RECIPES: dict[str, dict[str, object]] = {

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.conftest import QUIET, compose_config
 
+from conftest import QUIET, compose_config
 from dlzoo.checkpoints import load_checkpoint
 from dlzoo.train import train
 

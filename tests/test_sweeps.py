@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.conftest import QUIET, run_script
 
+from conftest import QUIET, run_script
 from dlzoo.sweeps.history import read_history
 from dlzoo.sweeps.jobs import failure_reason
 from dlzoo.sweeps.resolvers import direction, run_name
