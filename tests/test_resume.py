@@ -261,3 +261,13 @@ def test_interrupt_then_resume_matches_an_unbroken_run(
         assert res_csv[column].fillna(-1).tolist() == pytest.approx(
             ref_csv[column].fillna(-1).tolist(), abs=1e-6
         ), column
+
+
+def test_a_resumed_runs_event_file_sorts_after_the_interrupted_runs(tmp_path: Path) -> None:
+    from dlzoo.reliability.resume import after_earlier_event_files
+
+    newest = int(time.time()) + 1  # an interrupted run's file from "this" second or later
+    (tmp_path / "tensorboard").mkdir()
+    (tmp_path / "tensorboard" / f"events.out.tfevents.{newest}.host.99999.0").write_bytes(b"")
+    after_earlier_event_files(tmp_path)
+    assert int(time.time()) > newest

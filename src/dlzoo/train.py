@@ -34,7 +34,13 @@ from dlzoo.reliability.guards import (
     TrainingGuard,
 )
 from dlzoo.reliability.preflight import preflight
-from dlzoo.reliability.resume import checkpoint_dir, plan_resume, resume_command, with_purge_step
+from dlzoo.reliability.resume import (
+    after_earlier_event_files,
+    checkpoint_dir,
+    plan_resume,
+    resume_command,
+    with_purge_step,
+)
 from dlzoo.tasks import SupervisedTask
 from dlzoo.utils.config_tree import print_config_tree, save_config
 from dlzoo.utils.records import log_hparams_with_metrics, to_float, write_metrics
@@ -107,6 +113,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     timer = EpochTimer()
     callbacks += [StoreConfigInCheckpoint(cfg), guard, RngState(), RestoreLoaderPosition()]
     callbacks += [FitSummary(), TrainEpochAggregates(), timer]
+    if plan.checkpoint and rank_zero_only.rank == 0:
+        after_earlier_event_files(run_dir)  # the continued curves' file must sort last
     loggers: list[Logger] = instantiate_group(with_purge_step(cfg.get("logger"), plan))
     if not loggers:  # the learning-rate monitor has nowhere to write
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]

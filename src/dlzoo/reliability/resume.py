@@ -204,6 +204,26 @@ def with_purge_step(loggers: DictConfig | None, plan: ResumePlan) -> DictConfig 
     return loggers
 
 
+def after_earlier_event_files(run_dir: str | Path, poll_s: float = 0.05) -> None:
+    """Wait, if needed, until the clock is past the newest TensorBoard event file's second.
+
+    Event files are named ``events.out.tfevents.<unix second>.<host>.<pid>.<n>`` and
+    TensorBoard reads them in name order. A run resumed within the same second as the
+    interrupted run's file could sort *before* it (a smaller pid), and TensorBoard would then
+    read the old steps after the new ones and drop them as out of order.
+    """
+    import time
+
+    seconds = [
+        int(f.name.split(".")[3])
+        for f in Path(run_dir).rglob("events.out.tfevents.*")
+        if f.name.split(".")[3].isdigit()
+    ]
+    newest = max(seconds, default=None)
+    while newest is not None and int(time.time()) <= newest:
+        time.sleep(poll_s)
+
+
 def resume_command(run_dir: str | Path) -> str:
     """The command line that continues this run in ``run_dir``."""
     import shlex
