@@ -83,14 +83,12 @@ def test_multirun_of_two_ddp_jobs_completes(tmp_path: Path, tiny_data_dir: Path)
         timeout=580,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    for job in ("0", "1"):
-        record = json.loads((sweep / job / "metrics.json").read_text())
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert [p.name.split("_", 1)[0] for p in jobs] == ["0", "1"]  # <n>_<its overrides>
+    for job in jobs:
+        record = json.loads((job / "metrics.json").read_text())
         assert record["status"] == "completed" and record["global_steps"] == 5
-    assert sorted(p.name for p in sweep.iterdir() if not p.name.startswith(".")) == [
-        "0",
-        "1",
-        "multirun.yaml",
-    ]
+    assert (sweep / "multirun.yaml").is_file() and (sweep / "summary.md").is_file()
 
 
 def test_slurm_launcher_config_composes(tmp_path: Path) -> None:
