@@ -254,3 +254,13 @@ def test_corrupt_gzip_idx_file_names_the_file(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match=r"cannot read IDX file .*t10k-labels-idx1-ubyte\.gz"):
         dm.setup()
+
+
+def test_the_default_config_has_no_unused_keys(make_cfg, caplog) -> None:
+    import logging
+
+    from dlzoo.utils.validation import validate_config
+
+    with caplog.at_level(logging.WARNING, logger="dlzoo"):
+        validate_config(make_cfg())
+    assert "is not used" not in caplog.text

@@ -63,6 +63,8 @@ class TrainSchema:
     resume: str | None = None
     trust_checkpoint: bool = False
     print_config: bool = True
+    compile: bool = False
+    channels_last: bool = False
     speed: SpeedSchema = field(default_factory=SpeedSchema)
 
 
