@@ -113,6 +113,24 @@ def make_cfg(tmp_path: Path, tiny_data_dir: Path) -> Callable[..., DictConfig]:
     return make
 
 
+def start_train_script(*args: str) -> subprocess.Popen[str]:
+    """Start ``scripts/train.py`` in the background (stdout and stderr merged), able to load
+    test-only callbacks from ``tests/`` (e.g. ``+callbacks.stall._target_=stall.StallAtStep``)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")]),
+        "PYTHONUNBUFFERED": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "scripts" / "train.py"), *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def run_script(
     script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:

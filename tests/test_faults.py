@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import REPO, compose_config, run_script
+from conftest import compose_config, run_script, start_train_script
 from dlzoo.cli import run_reporting_errors
 from dlzoo.errors import RunDirError, TrainingDiverged
 from dlzoo.reliability import checkpoint_io, preflight
@@ -91,19 +88,7 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_exits_cleanly_and_resumes(
         f"+callbacks.stall.marker={marker}",
         "+callbacks.stall.pause=0.5",
     ]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")]),
-        "PYTHONUNBUFFERED": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "scripts" / "train.py"), *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_train_script(*args)
     try:
         deadline = time.monotonic() + 240
         while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:

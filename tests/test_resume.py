@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import REPO, compose_config
+from conftest import compose_config, start_train_script
 from dlzoo.data.batches import InMemoryBatches
 from dlzoo.train import train
 
@@ -50,11 +48,6 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
 
 
 def start_killable_run(run_dir: Path, data_dir: Path, marker: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")]),
-        "PYTHONUNBUFFERED": "1",
-    }
     args = [
         *COMMON,
         f"paths.data_dir={data_dir}",
@@ -63,14 +56,7 @@ def start_killable_run(run_dir: Path, data_dir: Path, marker: Path) -> subproces
         f"+callbacks.stall.step={STALL_STEP}",
         f"+callbacks.stall.marker={marker}",
     ]
-    return subprocess.Popen(
-        [sys.executable, str(REPO / "scripts" / "train.py"), *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return start_train_script(*args)
 
 
 def test_sigkill_mid_epoch_then_resume_matches_an_unbroken_run(

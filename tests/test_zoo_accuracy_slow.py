@@ -22,26 +22,19 @@ DATA_DIR = os.environ.get("DLZOO_DATA_DIR", "")
     not (Path(DATA_DIR) / "FashionMNIST" / "raw").is_dir(),
     reason="needs the real Fashion-MNIST: set DLZOO_DATA_DIR",
 )
-def test_lenet_book_recipe_reaches_the_books_accuracy(tmp_path: Path):
-    """d2l reports 0.779 test accuracy for LeNet after 10 epochs of SGD (lr 0.9, batch 256)."""
-    cfg = compose_config(
-        [f"paths.data_dir={DATA_DIR}", *QUIET, "experiment=lenet"], tmp_path / "run"
-    )
-    record = train(cfg)
-    assert record["epochs"] == 10
-    assert record["metrics"]["test/acc"] >= 0.78
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(
-    not (Path(DATA_DIR) / "FashionMNIST" / "raw").is_dir(),
-    reason="needs the real Fashion-MNIST: set DLZOO_DATA_DIR",
+@pytest.mark.parametrize(
+    ("experiment", "epochs", "min_test_acc"),
+    [
+        ("lenet", 10, 0.78),  # d2l: 0.779 after 10 epochs of SGD (lr 0.9, batch 256)
+        ("cnn_small_fast", 8, 0.92),  # the CPU speed/accuracy preset (docs/model_zoo.md)
+    ],
 )
-def test_cnn_small_fast_preset_reaches_092(tmp_path: Path):
-    """The speed/accuracy preset: >= 0.92 test accuracy (time: docs/model_zoo.md)."""
+def test_recipe_reaches_its_accuracy(
+    experiment: str, epochs: int, min_test_acc: float, tmp_path: Path
+) -> None:
     cfg = compose_config(
-        [f"paths.data_dir={DATA_DIR}", *QUIET, "experiment=cnn_small_fast"], tmp_path / "run"
+        [f"paths.data_dir={DATA_DIR}", *QUIET, f"experiment={experiment}"], tmp_path / "run"
     )
     record = train(cfg)
-    assert record["epochs"] == 8
-    assert record["metrics"]["test/acc"] >= 0.92
+    assert record["epochs"] == epochs
+    assert record["metrics"]["test/acc"] >= min_test_acc
