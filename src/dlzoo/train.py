@@ -43,6 +43,7 @@ from dlzoo.reliability.resume import (
 )
 from dlzoo.tasks import SupervisedTask
 from dlzoo.utils.config_tree import print_config_tree, save_config
+from dlzoo.utils.host_memory import reuse_freed_host_memory
 from dlzoo.utils.records import log_hparams_with_metrics, to_float, write_metrics
 from dlzoo.utils.validation import validate_config
 
@@ -91,6 +92,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; returns the record written to ``metrics.json``."""
     started = time.perf_counter()
     validate_config(cfg)
+    if OmegaConf.select(cfg, "speed.reuse_host_memory", default=True):
+        reuse_freed_host_memory()
     plan = plan_resume(cfg)  # may point the run at the folder of the run it continues
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)

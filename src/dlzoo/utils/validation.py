@@ -47,6 +47,7 @@ class MonitorSchema:
 class SpeedSchema:
     steps_per_call: int = 1
     train_metrics: bool = True
+    reuse_host_memory: bool = True
 
 
 @dataclass
