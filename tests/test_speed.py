@@ -97,6 +97,20 @@ def test_steps_per_call_refuses_what_it_cannot_do(
         train(make_cfg(*TINY, *steps, override))
 
 
+def test_mlp_fast_preset_is_the_default_run_with_four_steps_per_call(
+    make_cfg: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    preset = make_cfg("experiment=mlp_fast")
+    assert preset.speed.steps_per_call == 4 and preset.model.name == "mlp"
+    assert preset.model.net.hidden_sizes == [512, 256] and preset.data.name == "fashion_mnist"
+    assert preset.optimizer.lr == 0.003 and preset.data.batch_size == 256
+    assert "OneCycleLR" in preset.scheduler.scheduler._target_
+    assert preset.trainer.max_epochs == 10
+    # on the tiny data: batches of 8 in groups of 4, 13 optimizer steps per epoch
+    record = train(make_cfg("experiment=mlp_fast", *TINY))
+    assert record["status"] == "completed" and record["global_steps"] == 26
+
+
 def test_preprocessing_once_serves_the_same_batches(make_cfg: Callable[..., DictConfig]) -> None:
     cfg = make_cfg("data.preprocess_once=false")
     per_batch = build_datamodule(cfg.data)
@@ -134,13 +148,13 @@ def test_benchmark_report_checks_the_targets() -> None:
     }
     lines = benchmark.check_targets(results)
     assert lines == [
-        "- NOT met: MLP 784-512-256-10 [dlzoo speed.steps_per_call=4]: dlzoo s/epoch ÷ "
+        "- NOT met: MLP 784-512-256-10 [dlzoo experiment=mlp_fast]: dlzoo s/epoch ÷ "
         "hand-written = 1.20 (target ≤ 1.15)",
         "- met: softmax regression [dlzoo speed.steps_per_call=32]: dlzoo s/epoch ÷ "
         "hand-written = 1.25 (target ≤ 1.5)",
         "- met: softmax regression [dlzoo speed.steps_per_call=32]: curriculum s/epoch ÷ "
         "dlzoo = 14.0 (target ≥ 10)",
-        "- NOT met: MLP 784-512-256-10 [dlzoo speed.steps_per_call=4]: time to 0.89 test "
+        "- NOT met: MLP 784-512-256-10 [dlzoo experiment=mlp_fast]: time to 0.89 test "
         "accuracy, dlzoo 2.4 s vs "
         "hand-written 2.0 s (target ≤ hand × 1.15)",
     ]
