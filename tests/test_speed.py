@@ -170,3 +170,19 @@ def test_benchmark_report_checks_the_targets() -> None:
     # 235 steps per epoch: 0.047 s and 0.235 s more per epoch are 0.20 and 1.00 ms per step
     assert "takes 1.05 s per epoch, 1.05× the hand-written loop: 0.20 ms more" in text
     assert "dlzoo's defaults take 1.00 ms more per step" in text
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--setups", "mlp,resnet"], "unknown ['resnet']"),
+        (["--render-from", "no/such/benchmarks.json"], "no such file"),
+    ],
+)
+def test_benchmark_refuses_bad_arguments(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

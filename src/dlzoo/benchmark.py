@@ -491,8 +491,11 @@ OPTIONS_TEXT = [
     "pages every step. dlzoo tells glibc (`mallopt`) to serve them from the heap and keep "
     "freed memory for reuse. Measured on `cnn_small` (2 epochs, 2 cores): 17.6M page "
     "faults and 37 s of system time without it, 0.3M and 1.6 s with it, 7 % shorter "
-    "epochs, the same peak memory. The hand-written loop (b) runs with glibc's defaults, "
-    "as a user's script would.",
+    "epochs, about the same peak memory (1.77 vs 1.74 GB); on `experiment=cnn_small_fast` "
+    "(8 epochs) 220 s instead of 252 s for 0.3 GB more peak memory (1.64 vs 1.37 GB; "
+    "docs/model_zoo.md). Turn it off with `speed.reuse_host_memory=false` where memory is "
+    "tighter than time. The hand-written loop (b) runs with glibc's defaults, as a user's "
+    "script would.",
     "- Per-step bookkeeping: Lightning's `self.log` costs more than a softmax-regression step "
     "on a CPU, so the training step does not call it every step. The loss goes into a "
     "running mean (a tensor sum, no host sync) logged as `train/loss_epoch`; "
@@ -642,7 +645,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", default=os.environ.get("DLZOO_DATA_DIR", "data"))
     parser.add_argument("--quick", action="store_true", help="few epochs: done in about 5 minutes")
-    parser.add_argument("--setups", default=",".join(SETUPS))
+    parser.add_argument(
+        "--setups",
+        default=",".join(SETUPS),
+        help=f"comma-separated rows to run (default: all of {', '.join(SETUPS)})",
+    )
     parser.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
     parser.add_argument(
         "--render-from",
@@ -653,6 +660,11 @@ def main(argv: list[str] | None = None) -> None:
         "--child", nargs=4, metavar=("PIPELINE", "SETUP", "DATA", "EPOCHS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
+    unknown = [key for key in args.setups.split(",") if key not in SETUPS]
+    if unknown:
+        parser.error(f"--setups {args.setups!r}: unknown {unknown}; choose from {list(SETUPS)}")
+    if args.render_from and not Path(args.render_from).is_file():
+        parser.error(f"--render-from {args.render_from!r}: no such file")
     if args.child:
         pipeline, key, data_dir, epochs = args.child
         runners = {
