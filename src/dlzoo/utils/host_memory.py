@@ -6,7 +6,9 @@ allocates and frees activations of 50-100 MiB every step, so each step maps fres
 the kernel zeroes them on first touch: on 2 cores, ``cnn_small`` spent about a quarter of its
 time in page faults (17.6M faults and 37 s of system time in two epochs). Serving those
 allocations from the heap and not trimming it makes the freed pages reusable: 0.3M faults,
-1.6 s of system time, 7 % faster epochs, the same peak memory (docs/benchmarks.md).
+1.6 s of system time, 7 % faster epochs, about the same peak memory (docs/benchmarks.md);
+on ``experiment=cnn_small_fast`` 13 % less wall time for 0.3 GB more peak memory
+(docs/model_zoo.md). Off with ``speed.reuse_host_memory=false``.
 """
 
 from __future__ import annotations
