@@ -30,13 +30,17 @@ TINY = [
 ]
 
 
+# a deferred loss check (as on a GPU) must keep the same guarantees: the checkpoint written
+# every step reads the unchecked losses before it is saved
+@pytest.mark.parametrize("check_every", [[], ["speed.loss_check_every_n_steps=3"]])
 def test_nan_loss_stops_with_step_and_learning_rate_and_keeps_last_good_checkpoint(
-    tmp_path: Path, tiny_data_dir: Path
+    check_every: list[str], tmp_path: Path, tiny_data_dir: Path
 ) -> None:
     run_dir = tmp_path / "run"
     cfg = compose_config(
         [
             *TINY,
+            *check_every,
             f"paths.data_dir={tiny_data_dir}",
             # a sane first epoch (checkpointed), then the learning rate jumps to 1e7
             "optimizer=sgd",
@@ -182,3 +186,67 @@ def test_a_checkpoint_with_non_finite_weights_is_refused() -> None:
         TrainingDiverged, match=r"the weights 'net.0.weight' are not finite at step 7"
     ):
         guard.on_save_checkpoint(trainer, None, bad)
+
+
+def _fake_trainer(**fields: object) -> object:
+    from types import SimpleNamespace
+
+    base = dict(
+        global_step=0,
+        current_epoch=1,
+        num_training_batches=10,
+        world_size=1,
+        log_every_n_steps=4,
+        received_sigterm=False,
+        optimizers=[],
+        checkpoint_callbacks=[],
+        loggers=[],
+    )
+    return SimpleNamespace(**{**base, **fields})
+
+
+def test_a_deferred_loss_check_reads_losses_only_on_check_steps_and_names_the_first_bad_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from dlzoo.reliability.guards import TrainingGuard
+
+    guard = TrainingGuard("unused")
+    trainer = _fake_trainer()
+    guard.on_train_start(trainer, SimpleNamespace(device=torch.device("cpu")))
+    assert guard._every == 1  # a CPU: every step
+    guard.on_train_start(trainer, SimpleNamespace(device=torch.device("cuda")))
+    assert guard._every == 4  # elsewhere: the logging cadence
+
+    reads: list[int] = []
+    first_bad_loss = guard._first_bad_loss
+    monkeypatch.setattr(
+        guard, "_first_bad_loss", lambda: reads.append(trainer.global_step) or first_bad_loss()
+    )
+    losses = [0.5, 0.4, float("nan"), 0.3]
+    for batch_idx, loss in enumerate(losses[:3]):
+        trainer.global_step = batch_idx + 1
+        guard.on_train_batch_end(trainer, None, {"loss": torch.tensor(loss)}, None, batch_idx)
+    assert reads == [1]  # batch 0 is a check step; batches 1 and 2 are not read
+    trainer.global_step = 4
+    with pytest.raises(
+        TrainingDiverged,
+        match=r"the training loss is nan at step 3 \(epoch 1, batch 2\) \(found at step 4\)",
+    ):
+        guard.on_train_batch_end(trainer, None, torch.tensor(losses[3]), None, 3)
+    assert reads == [1, 4]
+
+
+def test_a_checkpoint_after_an_unread_nan_loss_is_refused() -> None:
+    from types import SimpleNamespace
+
+    from dlzoo.reliability.guards import TrainingGuard
+
+    guard = TrainingGuard("unused", check_every_n_steps=50)
+    trainer = _fake_trainer(global_step=6)
+    guard.on_train_start(trainer, SimpleNamespace(device=torch.device("cpu")))
+    guard.on_train_batch_end(trainer, None, torch.tensor(float("inf")), None, 5)  # not read
+    good = {"state_dict": {"w": torch.ones(2)}}
+    with pytest.raises(TrainingDiverged, match=r"the training loss is inf at step 6 "):
+        guard.on_save_checkpoint(trainer, None, good)

@@ -29,6 +29,11 @@ BAD_CONFIGS = [
         r"optimizer\.betas=\[0\.9, 1\.5\]: must be two numbers in \[0, 1\)",
     ),
     (["callbacks.model_checkpoint.save_top_k=-2"], r"save_top_k=-2: must be an integer >= -1"),
+    (["speed.steps_per_call=0"], r"speed\.steps_per_call=0: must be a positive integer"),
+    (
+        ["speed.loss_check_every_n_steps=0"],
+        r"speed\.loss_check_every_n_steps=0: must be a positive integer, or null",
+    ),
     (
         ["model.net.hidden_sizes=[64,0]"],
         r"hidden_sizes=\[64, 0\]: must be a list of positive integers",

@@ -112,7 +112,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             print_config_tree(cfg)
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
-    guard = TrainingGuard(checkpoint_dir(cfg), resume_hint=resume_command(run_dir))
+    guard = TrainingGuard(
+        checkpoint_dir(cfg),
+        resume_hint=resume_command(run_dir),
+        check_every_n_steps=OmegaConf.select(cfg, "speed.loss_check_every_n_steps"),
+    )
     timer = EpochTimer()
     callbacks += [StoreConfigInCheckpoint(cfg), guard, RngState(), RestoreLoaderPosition()]
     callbacks += [FitSummary(), TrainEpochAggregates(), timer]

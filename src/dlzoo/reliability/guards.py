@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
-from dlzoo.errors import TrainingDiverged, TrainingInterrupted
+from dlzoo.errors import ConfigError, TrainingDiverged, TrainingInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +46,41 @@ class TrainingGuard(Callback):
       (``kill``, a scheduler's preemption), which Lightning records in
       ``trainer.received_sigterm``, is handled the same way (exit status 143).
 
-    Under DDP the ranks agree on both decisions (one small all-reduce per step), so no rank
-    is left waiting in a collective.
+    Reading a GPU loss on the host waits for the GPU, so the check is deferred there: the
+    step's loss is kept (no copy, no wait) and the kept losses are read together every
+    ``check_every_n_steps`` steps, at an epoch's first and last batch and before a checkpoint
+    is written. The error still names the first bad step. Under DDP the ranks agree on both
+    decisions with one small all-reduce per check, so no rank is left waiting in a
+    collective (a Ctrl-C or SIGTERM then stops at the next check).
 
     Args:
         checkpoint_dir: where the Ctrl-C checkpoint goes when no ``ModelCheckpoint`` is used.
         resume_hint: the command line that resumes this run (printed on Ctrl-C).
+        check_every_n_steps: how often the losses are read back. ``None``: every step when
+            training on a CPU (reading costs nothing there), else every
+            ``trainer.log_every_n_steps`` steps (the loggers read the loss then anyway).
     """
 
-    def __init__(self, checkpoint_dir: str | Path, resume_hint: str = "") -> None:
+    def __init__(
+        self,
+        checkpoint_dir: str | Path,
+        resume_hint: str = "",
+        check_every_n_steps: int | None = None,
+    ) -> None:
+        if check_every_n_steps is not None and check_every_n_steps < 1:
+            raise ConfigError(
+                f"speed.loss_check_every_n_steps={check_every_n_steps}: must be a positive "
+                "integer, or null (every step on a CPU, trainer.log_every_n_steps elsewhere)"
+            )
         self.checkpoint_dir = Path(checkpoint_dir)
         self.resume_hint = resume_hint
+        self.check_every_n_steps = check_every_n_steps
         self.interrupt_requested = False
         self._previous_handler: Callable | int | None = None
         self.saved_checkpoint: str | None = None
+        #: losses not read yet, with (global step, epoch, batch index) of their step
+        self._unchecked: list[tuple[torch.Tensor, tuple[int, int, int]]] = []
+        self._every = 1
 
     # -- Ctrl-C ------------------------------------------------------------------------------
     def _on_sigint(self, signum: int, frame: Any) -> None:
@@ -104,6 +125,41 @@ class TrainingGuard(Callback):
             return Path(cb.dirpath) / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}.ckpt"
         return self.checkpoint_dir / "last.ckpt"
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._unchecked = []
+        if self.check_every_n_steps is not None:
+            self._every = self.check_every_n_steps
+        elif pl_module.device.type == "cpu":
+            self._every = 1
+        else:
+            self._every = max(1, int(trainer.log_every_n_steps))
+
+    def _is_check_step(self, trainer: L.Trainer, batch_idx: int) -> bool:
+        return (
+            self._every == 1
+            or batch_idx == 0  # a stop deferred from the last epoch's last batch
+            or (batch_idx + 1) % self._every == 0
+            or batch_idx + 1 >= trainer.num_training_batches
+        )
+
+    def _first_bad_loss(self) -> tuple[float, tuple[int, int, int]] | None:
+        """The first non-finite loss not read yet and its step; forgets the others."""
+        unchecked, self._unchecked = self._unchecked, []
+        if not unchecked:
+            return None
+        if len(unchecked) == 1:  # checked every step: the cheapest test
+            if bool(torch.isfinite(unchecked[0][0]).all()):
+                return None
+            first = 0
+        else:
+            finite = torch.stack([torch.isfinite(loss).all() for loss, _ in unchecked])
+            bad = (~finite).nonzero()  # the one host sync of a check
+            if len(bad) == 0:
+                return None
+            first = int(bad[0, 0])
+        loss, where = unchecked[first]
+        return (float(loss) if loss.numel() == 1 else float("nan")), where
+
     def on_train_batch_end(
         self,
         trainer: L.Trainer,
@@ -113,16 +169,23 @@ class TrainingGuard(Callback):
         batch_idx: int,
     ) -> None:
         loss = _loss_of(outputs)
-        bad_loss = loss is not None and not bool(torch.isfinite(loss.detach()).all())
+        if loss is not None:
+            where = (trainer.global_step, trainer.current_epoch, batch_idx)
+            self._unchecked.append((loss.detach(), where))
+        check = self._is_check_step(trainer, batch_idx)
+        if not check and trainer.world_size > 1:
+            return  # the ranks decide together, at the same steps
+        bad = self._first_bad_loss() if check else None
         # Lightning's own SIGTERM handler (kill, a cluster's preemption) only sets this flag
         sigterm = bool(getattr(trainer, "received_sigterm", False))
-        flags: Any = (bad_loss, self.interrupt_requested, sigterm)
-        if trainer.world_size > 1:  # one process needs no tensor (this runs every step)
+        flags: Any = (bad is not None, self.interrupt_requested, sigterm)
+        if trainer.world_size > 1:  # one process needs no tensor
             flags = torch.tensor([float(f) for f in flags], device=pl_module.device)
             flags = [f > 0 for f in trainer.strategy.reduce(flags, reduce_op="sum").tolist()]
         if flags[0]:
-            value = loss.detach().float().cpu().item() if bad_loss and loss is not None else "nan"
-            self.diverged(trainer, f"the training loss is {value}", batch_idx)
+            if bad is None:  # another rank's loss
+                bad = (float("nan"), (trainer.global_step, trainer.current_epoch, batch_idx))
+            self._diverged_loss(trainer, *bad)
         if flags[1] or flags[2]:
             if batch_idx + 1 >= trainer.num_training_batches:
                 # the epoch's last batch: Lightning would resume past this epoch's validation
@@ -153,9 +216,24 @@ class TrainingGuard(Callback):
         except Exception as err:
             log.warning("could not log the last step before stopping (%s)", err)
 
-    def diverged(self, trainer: L.Trainer, what: str, batch_idx: int | None) -> None:
-        where = f"step {trainer.global_step} (epoch {trainer.current_epoch}"
-        where += f", batch {batch_idx})" if batch_idx is not None else ")"
+    def _diverged_loss(self, trainer: L.Trainer, value: float, where: tuple[int, int, int]) -> None:
+        step, epoch, batch_idx = where
+        found = "" if step == trainer.global_step else f" (found at step {trainer.global_step})"
+        self.diverged(trainer, f"the training loss is {value}", batch_idx, step, epoch, found)
+
+    def diverged(
+        self,
+        trainer: L.Trainer,
+        what: str,
+        batch_idx: int | None,
+        step: int | None = None,
+        epoch: int | None = None,
+        found: str = "",
+    ) -> None:
+        step = trainer.global_step if step is None else step
+        epoch = trainer.current_epoch if epoch is None else epoch
+        where = f"step {step} (epoch {epoch}"
+        where += f", batch {batch_idx}){found}" if batch_idx is not None else f"){found}"
         lr = _current_lr(trainer)
         lr_text = f" (it was {lr:g})" if lr is not None else ""
         last = self.last_checkpoint(trainer)
@@ -173,8 +251,13 @@ class TrainingGuard(Callback):
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
-        """Refuse to write weights that are NaN/inf over the last good checkpoint; flush the
-        loggers, so that a run killed after this checkpoint keeps its curves up to here."""
+        """Refuse to write weights that are NaN/inf over the last good checkpoint, or (one
+        process) any checkpoint after a loss not read yet that was NaN/inf; flush the loggers,
+        so that a run killed after this checkpoint keeps its curves up to here."""
+        if getattr(trainer, "world_size", 1) == 1:  # under DDP the weights check agrees
+            bad = self._first_bad_loss()
+            if bad is not None:
+                self._diverged_loss(trainer, *bad)
         for name, tensor in checkpoint.get("state_dict", {}).items():
             if (
                 isinstance(tensor, torch.Tensor)

@@ -48,6 +48,7 @@ class SpeedSchema:
     steps_per_call: int = 1
     train_metrics: bool = True
     reuse_host_memory: bool = True
+    loss_check_every_n_steps: int | None = None
 
 
 @dataclass
@@ -313,6 +314,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("data.val_size", lambda v: _int(v) and v >= 0, "an integer >= 0"),
     Rule("data.resize", lambda v: _int(v) and v >= 1, "a positive image size or null"),
+    Rule("speed.steps_per_call", lambda v: _int(v) and v >= 1, "a positive integer"),
+    Rule(
+        "speed.loss_check_every_n_steps",
+        lambda v: _int(v) and v >= 1,
+        "a positive integer, or null (every step on a CPU, trainer.log_every_n_steps on a GPU)",
+    ),
     Rule(
         "data.std",
         lambda v: (
