@@ -177,3 +177,26 @@ def test_image_folder_trains_through_train(make_cfg, tmp_path: Path):
     )
     record = train(cfg)
     assert record["data"] == "image_folder" and record["global_steps"] == 1
+
+
+def test_normalisation_constants_are_made_once_per_device(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Copying mean/std to a GPU for every batch would wait for the GPU each step."""
+    from dlzoo.data import images as images_module
+
+    write_tiny_cifar10(tmp_path, per_batch=4, n_test=4)
+    dm = CIFAR10DataModule(
+        data_dir=str(tmp_path), val_size=2, mean=[0.4, 0.5, 0.6], std=0.25, download=False
+    )
+    made: list[str] = []
+    channel_stats = images_module.channel_stats
+    monkeypatch.setattr(
+        images_module,
+        "channel_stats",
+        lambda value, x, key: made.append(key) or channel_stats(value, x, key),
+    )
+    batch = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8)
+    first, second = dm.preprocess(batch), dm.preprocess(batch)
+    assert made == ["mean", "std"]
+    torch.testing.assert_close(first, second)

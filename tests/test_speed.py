@@ -186,3 +186,23 @@ def test_benchmark_refuses_bad_arguments(
         benchmark.main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_training_metrics_skip_the_per_step_label_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchmetrics' label check calls ``torch.unique`` (a host sync on a GPU) on every update
+    of a binary accuracy; training metrics skip it (labels are checked when the data is
+    loaded), evaluation keeps it."""
+    from functools import partial
+
+    from dlzoo.tasks.supervised import BinaryTask
+
+    task = BinaryTask(torch.nn.Linear(4, 1), partial(torch.optim.SGD, lr=0.1))
+    outputs, labels = torch.randn(8, 1), torch.randint(0, 2, (8,))
+
+    def no_unique(*args: object, **kwargs: object) -> None:
+        raise AssertionError("torch.unique called")
+
+    monkeypatch.setattr(torch, "unique", no_unique)
+    task.train_metrics.update(*task.metric_inputs(outputs, labels))
+    with pytest.raises(AssertionError, match="torch.unique called"):
+        task.val_metrics.update(*task.metric_inputs(outputs, labels))

@@ -6,6 +6,7 @@ import gzip
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -147,6 +148,7 @@ class IdxImageDataModule(InMemoryDataModule):
             raise ConfigError(f"data.preprocess_once={preprocess_once!r}: use auto, true or false")
         self.preprocess_once = preprocess_once
         self.preprocessed = False  # the splits hold preprocessed float images
+        self._normalisers: dict[tuple[Any, ...], tuple[Tensor, Tensor]] = {}
         self.source = ""
 
     @property
@@ -235,12 +237,20 @@ class IdxImageDataModule(InMemoryDataModule):
         if aug is not None:
             x = aug.geometric(x)
         if self.mean is not None:
-            mean = channel_stats(self.mean, x, "mean")
-            std = channel_stats(self.std, x, "std")
+            mean, std = self._normaliser(x)
             x = x.sub_(mean).div_(std)
         if aug is not None:
             x = aug.erase(x)
         return x
+
+    def _normaliser(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``data.mean``/``data.std`` as tensors on ``x``'s device, made once per device and
+        dtype (copying them to a GPU for every batch would wait for the GPU each step)."""
+        key = (x.device, x.dtype, x.shape[1], repr(self.mean), repr(self.std))
+        if key not in self._normalisers:
+            mean = channel_stats(self.mean, x, "mean")
+            self._normalisers[key] = (mean, channel_stats(self.std, x, "std"))
+        return self._normalisers[key]
 
 
 def channel_stats(value: float | Sequence[float], x: Tensor, key: str) -> Tensor:

@@ -25,7 +25,8 @@ class SequenceBatches:
     laid side by side; batch ``i`` holds window ``i`` of every sub-stream, so row ``b`` of a
     batch continues row ``b`` of the previous one and a recurrent model can carry its
     hidden state across batches. Batches are ``(x, y, continues)`` with ``continues`` a
-    0-dim bool tensor, false on the first batch of an epoch.
+    Python bool (not a tensor: reading it after the batch is moved to a GPU would wait for
+    the GPU every step), false on the first batch of an epoch.
 
     Shuffling (the random offset, the window order) is seeded per epoch (``seed + epoch``).
     Under DDP each rank takes every ``world_size``-th window (random) or sub-stream
@@ -105,7 +106,7 @@ class SequenceBatches:
             idx = order[start : start + self.batch_size]
             yield x[idx], y[idx]
 
-    def _sequential(self, offset: int) -> Iterator[tuple[Tensor, ...]]:
+    def _sequential(self, offset: int) -> Iterator[tuple[Tensor, Tensor, bool]]:
         b, t = self.batch_size, self.num_steps
         length = (len(self.tokens) - 1 - offset) // b
         xs = self.tokens[offset : offset + b * length].view(b, length)
@@ -113,9 +114,9 @@ class SequenceBatches:
         xs, ys = xs[self.rank :: self.world_size], ys[self.rank :: self.world_size]
         for i in range(length // t):
             cols = slice(i * t, (i + 1) * t)
-            yield xs[:, cols], ys[:, cols], torch.tensor(i > 0)
+            yield xs[:, cols], ys[:, cols], i > 0
 
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+    def __iter__(self) -> Iterator[tuple[Tensor | bool, ...]]:
         gen = self._generator()
         offset = self._offset(gen)
         batches = (
@@ -127,7 +128,7 @@ class SequenceBatches:
             if i < skip:
                 continue
             if self.sampling == "sequential" and i == skip and skip:
-                batch = (*batch[:2], torch.tensor(False))  # resumed: no state to carry
+                batch = (*batch[:2], False)  # resumed: no state to carry
             self._yielded = i + 1
             yield batch
         self.epoch += 1

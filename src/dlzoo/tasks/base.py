@@ -56,6 +56,11 @@ class SupervisedTask(L.LightningModule):
         self.class_names = tuple(class_names)
         metrics = self.make_metrics()
         self.train_metrics = metrics.clone(prefix="train/")
+        for metric in self.train_metrics.values():
+            # torchmetrics checks every update's labels (``torch.unique``: a host sync on a
+            # GPU, every training step); the datamodules check labels once when loading
+            if hasattr(metric, "validate_args"):
+                metric.validate_args = False
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         # the epoch mean of the training loss, accumulated without a host sync (its sum
@@ -202,8 +207,9 @@ class SupervisedTask(L.LightningModule):
             sizes.append(len(yb))
             if self.train_metrics_enabled:
                 outputs_all.append(outputs.detach())
-        weights = torch.tensor(sizes, dtype=losses[0].dtype, device=x.device)
-        mean_loss = (torch.stack(losses) * weights).sum() / len(x)
+        # Python-number weights: no host-to-device copy (a wait for the GPU) per call
+        shares = [loss * (n / len(x)) for loss, n in zip(losses, sizes, strict=True)]
+        mean_loss = torch.stack(shares).sum()
         outputs_cat = torch.cat(outputs_all) if outputs_all else None
         self._record_train(mean_loss, outputs_cat, y, len(x))
         return mean_loss
