@@ -502,8 +502,13 @@ OPTIONS_TEXT = [
     "`train/loss_step` is logged only on the steps the loggers write "
     "(`trainer.log_every_n_steps`, the logging cadence). `speed.train_metrics=false` also "
     "skips the per-step update of `train/acc` (validation metrics are unaffected). The "
-    "divergence guard checks the loss every step without allocating (one process). The "
     "progress bar is redrawn 4 times a second (`callbacks.progress_bar.refresh_rate`).",
+    "- Host syncs on a GPU (not measured here: no GPU): a training step does not wait for "
+    "the GPU except on logging steps. The divergence guard reads the losses every "
+    "`trainer.log_every_n_steps` steps there (`speed.loss_check_every_n_steps`; every step "
+    "on a CPU, where it is free); training metrics skip torchmetrics' per-update label "
+    "check (a `torch.unique`); normalisation constants are copied to the device once; the "
+    "sequential text loader's 'continues' flag is a Python bool, not a tensor.",
     "- What one step per call costs: Lightning's automatic optimization (closure, hooks, "
     "each callback's per-step hooks) adds a fixed cost to every optimizer step (pipeline "
     "(d) above measures Lightning's part alone). It is a small share of a `cnn_small` step "
