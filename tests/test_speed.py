@@ -206,3 +206,24 @@ def test_training_metrics_skip_the_per_step_label_check(monkeypatch: pytest.Monk
     task.train_metrics.update(*task.metric_inputs(outputs, labels))
     with pytest.raises(AssertionError, match="torch.unique called"):
         task.val_metrics.update(*task.metric_inputs(outputs, labels))
+
+
+def test_benchmark_alternates_rounds_and_keeps_each_pipelines_faster_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    seconds = iter([1.0, 1.3, 1.2, 0.9, 1.1, 1.4])  # hand, lightning, dlzoo, then again
+
+    def fake_run(pipeline: str, key: str, data_dir: str, epochs: int) -> dict:
+        calls.append(pipeline)
+        return {"per_epoch_s": next(seconds), "pipeline_run": len(calls)}
+
+    monkeypatch.setattr(benchmark, "run_pipeline", fake_run)
+    pipelines = ["curriculum", "hand", "lightning", "dlzoo"]
+    results = benchmark.run_setup("mlp_defaults", "unused", 2, pipelines)
+    assert calls == ["hand", "lightning", "dlzoo"] * 2  # no curriculum loop for this row
+    assert results["hand"]["per_epoch_s"] == 0.9 and results["hand"]["pipeline_run"] == 4
+    assert results["lightning"]["per_epoch_s"] == 1.1
+    assert results["dlzoo"]["per_epoch_s"] == 1.2 and results["dlzoo"]["pipeline_run"] == 3
+    assert results["hand"]["per_epoch_rounds_s"] == [1.0, 0.9]
+    assert results["dlzoo"]["per_epoch_rounds_s"] == [1.2, 1.4]

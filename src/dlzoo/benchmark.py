@@ -35,6 +35,8 @@ class Setup:
     target: float | None = None  # test accuracy whose time-to-reach is reported
     overrides: tuple[str, ...] = field(default_factory=tuple)  # dlzoo options
     net_options: tuple[tuple[str, Any], ...] = ()  # model.net options (all pipelines)
+    #: runs of (b), (c) and (d), alternating; the faster run of each is reported
+    rounds: int = 2
 
 
 SETUPS = {
@@ -73,6 +75,7 @@ SETUPS = {
         6,
         target=0.92,
         net_options=(("convs_per_stage", 2),),
+        rounds=1,  # 7 minutes per run; its steps are long enough not to need a second
     ),
 }
 
@@ -319,59 +322,72 @@ def time_to_target(times: list[float], accs: list[float], target: float | None) 
 def run_setup(
     key: str, data_dir: str, epochs: int, pipelines: list[str], quick: bool = False
 ) -> dict[str, Any]:
+    """Each pipeline of ``key``, in ``SETUPS[key].rounds`` alternating rounds (the machine's
+    speed drifts: alternating spreads the drift over all pipelines); per pipeline, the run
+    with the fewest seconds per epoch is kept, the others' figures are listed with it."""
     setup = SETUPS[key]
     results: dict[str, Any] = {}
-    for pipeline in pipelines:
-        if pipeline == "dlzoo":
-            run_dir = Path(tempfile.mkdtemp(prefix=f"bench_{key}_"))
-            cmd = [
-                sys.executable,
-                str(REPO / "scripts" / "train.py"),
-                *dlzoo_overrides(setup, data_dir, epochs, run_dir),
-            ]
-            wall, peak, _ = measure_child(cmd)
-            record = json.loads((run_dir / "metrics.json").read_text())
-            times = record["epoch_times_s"]
-            history = [json.loads(line) for line in (run_dir / "history.jsonl").open()]
-            accs = [row["val/acc"] for row in history if "val/acc" in row]
-            results[pipeline] = {
-                "per_epoch_s": per_epoch(times),
-                "epoch_times_s": times,
-                "test_acc": accs,
-                "final_test_acc": record["metrics"]["test/acc"],
-                "time_to_target_s": time_to_target(times, accs, setup.target),
-                "peak_rss_mib": peak,
-                "wall_s": wall,
-            }
-        else:
-            if pipeline == "curriculum" and (key == "mlp_defaults" or quick and key != "softmax"):
-                continue  # --quick: the slow torchvision loop only on softmax regression
+    for round_index in range(setup.rounds):
+        for pipeline in pipelines:
+            if pipeline == "curriculum" and (
+                round_index > 0 or key == "mlp_defaults" or quick and key != "softmax"
+            ):
+                continue  # one run; --quick: the slow torchvision loop only on softmax
             if pipeline == "lightning" and key != "mlp_defaults":
                 continue  # Lightning's floor: where a per-step cost shows most
-            n_epochs = 1 if pipeline == "curriculum" else epochs
-            cmd = [
-                sys.executable,
-                "-m",
-                "dlzoo.benchmark",
-                "--child",
-                pipeline,
-                key,
-                data_dir,
-                str(n_epochs),
-            ]
-            wall, peak, text = measure_child(cmd)
-            out = json.loads(text.strip().splitlines()[-1])
-            target_time = time_to_target(out["epoch_times_s"], out["test_acc"], setup.target)
-            results[pipeline] = {
-                "per_epoch_s": per_epoch(out["epoch_times_s"]),
-                "epoch_times_s": out["epoch_times_s"],
-                "test_acc": out["test_acc"],
-                "final_test_acc": out["test_acc"][-1],
-                "time_to_target_s": target_time if pipeline != "curriculum" else None,
-                "peak_rss_mib": peak,
-                "wall_s": wall,
-            }
+            run = run_pipeline(pipeline, key, data_dir, epochs)
+            kept = results.get(pipeline)
+            every = [*kept["per_epoch_rounds_s"], run["per_epoch_s"]] if kept else []
+            if kept is None or run["per_epoch_s"] < kept["per_epoch_s"]:
+                kept = run
+            kept["per_epoch_rounds_s"] = every or [run["per_epoch_s"]]
+            results[pipeline] = kept
     return results
+
+
+def run_pipeline(pipeline: str, key: str, data_dir: str, epochs: int) -> dict[str, Any]:
+    """One run of one pipeline in its own process: its timings, accuracies and memory."""
+    setup = SETUPS[key]
+    if pipeline == "dlzoo":
+        run_dir = Path(tempfile.mkdtemp(prefix=f"bench_{key}_"))
+        cmd = [
+            sys.executable,
+            str(REPO / "scripts" / "train.py"),
+            *dlzoo_overrides(setup, data_dir, epochs, run_dir),
+        ]
+        wall, peak, _ = measure_child(cmd)
+        record = json.loads((run_dir / "metrics.json").read_text())
+        times = record["epoch_times_s"]
+        history = [json.loads(line) for line in (run_dir / "history.jsonl").open()]
+        accs = [row["val/acc"] for row in history if "val/acc" in row]
+        final = record["metrics"]["test/acc"]
+    else:
+        n_epochs = 1 if pipeline == "curriculum" else epochs
+        cmd = [
+            sys.executable,
+            "-m",
+            "dlzoo.benchmark",
+            "--child",
+            pipeline,
+            key,
+            data_dir,
+            str(n_epochs),
+        ]
+        wall, peak, text = measure_child(cmd)
+        out = json.loads(text.strip().splitlines()[-1])
+        times, accs = out["epoch_times_s"], out["test_acc"]
+        final = accs[-1]
+    return {
+        "per_epoch_s": per_epoch(times),
+        "epoch_times_s": times,
+        "test_acc": accs,
+        "final_test_acc": final,
+        "time_to_target_s": time_to_target(times, accs, setup.target)
+        if pipeline != "curriculum"
+        else None,
+        "peak_rss_mib": peak,
+        "wall_s": wall,
+    }
 
 
 def startup_seconds(data_dir: str) -> dict[str, float]:
@@ -600,9 +616,12 @@ def render(
         "(TensorBoard, checkpoints, progress bar, prediction figures) plus the options in the "
         "last column, and `data.val_size=0` so that its per-epoch validation is on the test "
         "split like (a) and (b). Seconds per epoch are the training loop only (evaluation "
-        "excluded): the median over epochs after the first. Time to target: training seconds "
-        "up to the end of the first epoch whose test accuracy reaches the target. Peak memory: "
-        "the process's maximum resident set.",
+        "excluded): the median over epochs after the first. The machine's speed drifts "
+        "between runs, so (b), (c) and (d) run twice, alternating (once for cnn_small), and "
+        "each row shows the faster run of each pipeline (every run's figure is in "
+        "`benchmarks.json`, `per_epoch_rounds_s`). Time to target: training seconds "
+        "up to the end of the first epoch whose test accuracy reaches the target, in the run "
+        "shown. Peak memory: the process's maximum resident set.",
         "",
         "| setup | batch | epochs | (a) curriculum s/epoch | (b) hand s/epoch "
         "| (c) dlzoo s/epoch | (c)/(b) | (a)/(c) | final test acc (b) / (c) "
