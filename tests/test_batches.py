@@ -71,3 +71,28 @@ def test_bad_arguments_raise() -> None:
         InMemoryBatches(tensors(4), batch_size=0)
     with pytest.raises(ValueError, match="same first dimension"):
         InMemoryBatches((torch.zeros(3), torch.zeros(4)), batch_size=2)
+
+
+class RecordingTensor:
+    """A tensor stand-in that records on which device each batch index arrives."""
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        self.tensor, self.device, self.index_devices = tensor, tensor.device, []
+
+    def __len__(self) -> int:
+        return len(self.tensor)
+
+    def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
+        self.index_devices.append(index.device.type)
+        return self.tensor[index]
+
+
+def test_batches_are_cut_where_the_tensors_are() -> None:
+    """Tensors held on an accelerator are indexed there, with the shuffle order moved once
+    per epoch (the ``meta`` device stands in for a GPU: it has shapes but no data)."""
+    x, y = (RecordingTensor(t.to("meta")) for t in tensors(10))
+    loader = InMemoryBatches((x, y), batch_size=4, shuffle=True, rank=1, world_size=2)
+    batches = list(loader)
+    assert [len(b[1]) for b in batches] == [4, 1]
+    assert all(t.device.type == "meta" for batch in batches for t in batch)
+    assert x.index_devices == y.index_devices == ["meta", "meta"]  # no per-batch copy

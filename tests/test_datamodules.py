@@ -177,3 +177,41 @@ def test_full_batch_size() -> None:
     assert resolve_batch_size(32, 1234) == 32
     with pytest.raises(ConfigError, match="'half'"):
         resolve_batch_size("half", 10)
+
+
+def _attach(dm: SyntheticLinearDataModule, device: str) -> None:
+    from types import SimpleNamespace
+
+    strategy = SimpleNamespace(root_device=torch.device(device))
+    dm.trainer = SimpleNamespace(strategy=strategy, global_rank=0, world_size=1)
+
+
+def test_splits_move_to_the_training_device_once_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``speed.data_on_device``: batches are cut on the accelerator, the host copy stays."""
+    dm = SyntheticLinearDataModule(num_train=40, num_val=8, num_test=8, batch_size=16)
+    dm.setup()
+    _attach(dm, "cpu")
+    assert dm._device_for_splits() is None  # a CPU: nothing to move
+    _attach(dm, "meta")  # an accelerator stand-in (shapes only)
+    assert dm._device_for_splits() is None  # auto: only CUDA GPUs
+    dm.on_device = True
+    batch = next(iter(dm.train_dataloader()))
+    assert all(t.device.type == "meta" for t in batch) and len(batch[0]) == 16
+    assert dm.splits["train"][0].device.type == "cpu"
+    assert dm._split_tensors("train")[0] is dm._split_tensors("train")[0]  # copied once
+    dm.on_device = False
+    assert dm.train_dataloader().tensors[0].device.type == "cpu"
+
+    # auto on a CUDA GPU: only when the splits take at most a quarter of its free memory
+    dm.on_device = "auto"
+    _attach(dm, "cuda")
+    size = sum(t.numel() * t.element_size() for split in dm.splits.values() for t in split)
+    for free, expected in ((4 * size - 1, None), (4 * size, "cuda")):
+        monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device, free=free: (free, free))
+        dm._auto_decisions.clear()
+        device = dm._device_for_splits()
+        assert (device.type if device is not None else None) == expected
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (0, 0))
+    assert dm._device_for_splits().type == "cuda"  # decided once per device, not per loader

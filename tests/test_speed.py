@@ -227,3 +227,15 @@ def test_benchmark_alternates_rounds_and_keeps_each_pipelines_faster_run(
     assert results["dlzoo"]["per_epoch_s"] == 1.2 and results["dlzoo"]["pipeline_run"] == 3
     assert results["hand"]["per_epoch_rounds_s"] == [1.0, 0.9]
     assert results["dlzoo"]["per_epoch_rounds_s"] == [1.2, 1.4]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("auto", "auto"), ("false", False)])
+def test_data_on_device_reaches_the_datamodule(
+    value: str, expected: object, make_cfg: Callable[..., DictConfig]
+) -> None:
+    from dlzoo.builders import build_task, configure_speed
+
+    cfg = make_cfg(*TINY, f"speed.data_on_device={value}")
+    datamodule = build_datamodule(cfg.data)
+    configure_speed(cfg, datamodule, build_task(cfg, datamodule.spec))
+    assert datamodule.on_device == expected and type(datamodule.on_device) is type(expected)

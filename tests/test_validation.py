@@ -30,6 +30,7 @@ BAD_CONFIGS = [
     ),
     (["callbacks.model_checkpoint.save_top_k=-2"], r"save_top_k=-2: must be an integer >= -1"),
     (["speed.steps_per_call=0"], r"speed\.steps_per_call=0: must be a positive integer"),
+    (["speed.data_on_device=gpu"], r"speed\.data_on_device='gpu': must be auto, true or false"),
     (
         ["speed.loss_check_every_n_steps=0"],
         r"speed\.loss_check_every_n_steps=0: must be a positive integer, or null",

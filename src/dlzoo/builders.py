@@ -144,9 +144,14 @@ def build_task(cfg: DictConfig, spec: DataSpec) -> SupervisedTask:
 def configure_speed(
     cfg: DictConfig, datamodule: InMemoryDataModule, module: SupervisedTask
 ) -> None:
-    """Apply the ``speed`` block: training metrics on/off, optimizer steps per call."""
+    """Apply the ``speed`` block: training metrics on/off, data on the device, optimizer
+    steps per call."""
     speed = cfg.get("speed") or {}
     module.train_metrics_enabled = bool(speed.get("train_metrics", True))
+    on_device = speed.get("data_on_device", "auto")
+    if on_device not in (True, False, "auto"):
+        raise ConfigError(f"speed.data_on_device={on_device!r}: use auto, true or false")
+    datamodule.on_device = on_device
     steps = speed.get("steps_per_call", 1)
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ConfigError(f"speed.steps_per_call={steps!r}: must be a positive integer")

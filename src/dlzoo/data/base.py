@@ -15,6 +15,9 @@ from dlzoo.errors import ConfigError
 
 Split = tuple[Tensor, Tensor]
 SPLITS = ("train", "val", "test")
+#: ``speed.data_on_device=auto`` copies the splits to a GPU when they take at most this share
+#: of its free memory
+AUTO_ON_DEVICE_SHARE = 0.25
 
 
 def resolve_batch_size(batch_size: int | str, num_examples: int) -> int:
@@ -62,6 +65,11 @@ class InMemoryDataModule(L.LightningDataModule):
         #: cuts each loader batch back into steps of ``step_batch_size`` examples
         self.steps_per_call = 1
         self.step_batch_size: int | None = None
+        #: keep the splits on the training device (``speed.data_on_device``: ``"auto"``,
+        #: ``True`` or ``False``); see :meth:`_device_for_splits`
+        self.on_device: bool | str = "auto"
+        self._device_splits: dict[tuple[str, str], tuple[Tensor, ...]] = {}
+        self._auto_decisions: dict[str, bool] = {}
 
     @property
     @abstractmethod
@@ -90,9 +98,43 @@ class InMemoryDataModule(L.LightningDataModule):
             return 0, 1
         return trainer.global_rank, trainer.world_size
 
+    def _device_for_splits(self) -> torch.device | None:
+        """The accelerator to hold the splits on, or ``None`` to keep them in host memory.
+
+        On a GPU, a batch cut from host memory is copied to the GPU every step, and a copy
+        from ordinary (pageable) memory waits for the GPU to finish its queued work. Held on
+        the GPU, each batch is one indexing op there and no copy is made. ``auto`` does it
+        when the splits take at most a quarter of the GPU's free memory.
+        """
+        trainer = self.trainer
+        if self.on_device is False or trainer is None:
+            return None
+        device = trainer.strategy.root_device
+        if device.type == "cpu":
+            return None
+        if self.on_device is True:
+            return device
+        if device.type != "cuda":
+            return None
+        if str(device) not in self._auto_decisions:  # decided once, before any split moves
+            size = sum(t.numel() * t.element_size() for sp in self.splits.values() for t in sp)
+            free, _ = torch.cuda.mem_get_info(device)
+            self._auto_decisions[str(device)] = size <= AUTO_ON_DEVICE_SHARE * free
+        return device if self._auto_decisions[str(device)] else None
+
+    def _split_tensors(self, split: str) -> tuple[Tensor, ...]:
+        tensors = self.splits[split]
+        device = self._device_for_splits()
+        if device is None:
+            return tuple(tensors)
+        key = (split, str(device))
+        if key not in self._device_splits:
+            self._device_splits[key] = tuple(t.to(device) for t in tensors)
+        return self._device_splits[key]
+
     def _loader(self, split: str, batch_size: int | str, train: bool) -> InMemoryBatches:
         self.setup()
-        tensors = self.splits[split]
+        tensors = self._split_tensors(split)
         rank, world = self._world()
         size = resolve_batch_size(batch_size, len(tensors[0]))
         if world > 1 and train and batch_size != "full":

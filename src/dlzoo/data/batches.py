@@ -105,6 +105,9 @@ class InMemoryBatches:
         start_batch, self._skip = self._skip, 0
         self._yielded = start_batch
         order = self._indices(self._active_epoch)
+        device = self.tensors[0].device
+        if order is not None and order.device != device:
+            order = order.to(device)  # once per epoch: each batch is then indexed on `device`
         n = self.num_examples
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(start_batch * self.batch_size, stop, self.batch_size):
