@@ -239,3 +239,41 @@ def test_data_on_device_reaches_the_datamodule(
     datamodule = build_datamodule(cfg.data)
     configure_speed(cfg, datamodule, build_task(cfg, datamodule.spec))
     assert datamodule.on_device == expected and type(datamodule.on_device) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("precision", "accelerator", "cuda", "bf16", "expected"),
+    [
+        ("auto", "auto", False, False, "32-true"),  # no GPU
+        ("auto", "auto", True, True, "bf16-mixed"),  # Ampere or newer
+        ("auto", "gpu", True, False, "32-true"),  # a GPU without bfloat16 (V100, T4)
+        ("auto", "cpu", True, True, "32-true"),  # asked for the CPU
+        ("16-mixed", "gpu", True, True, "16-mixed"),  # an explicit choice stays
+    ],
+)
+def test_precision_auto_is_bf16_mixed_only_on_a_gpu_with_bfloat16(
+    precision: str,
+    accelerator: str,
+    cuda: bool,
+    bf16: bool,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dlzoo.builders import resolve_precision
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+    trainer = DictConfig({"precision": precision, "accelerator": accelerator})
+    assert resolve_precision(trainer) == expected
+
+
+def test_the_saved_config_records_the_precision_chosen(
+    make_cfg: Callable[..., DictConfig],
+) -> None:
+    from omegaconf import OmegaConf
+
+    cfg = make_cfg(*TINY, "trainer.max_epochs=1")
+    assert cfg.trainer.precision == "auto"
+    train(cfg)
+    saved = OmegaConf.load(Path(cfg.paths.output_dir) / "config.yaml")
+    assert saved.trainer.precision == "32-true"  # TINY trains on the CPU

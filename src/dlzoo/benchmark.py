@@ -543,10 +543,12 @@ OPTIONS_TEXT = [
     "schedulers and DDP are refused with a clear message. Worth it for small models "
     "(softmax regression: K=32; the MLP preset `experiment=mlp_fast`: K=4); not used for "
     "cnn_small, whose steps are long enough that the per-call cost is a small share.",
-    "- `compile=true` (torch.compile), `channels_last=true` (image models), "
-    "`trainer.precision=bf16-mixed` (mixed precision, GPU) are options, off by default and "
-    "not used in this table (not measured here; they are meant for GPUs and bigger "
-    "models).",
+    "- Mixed precision: `trainer.precision: auto` (the default) is `bf16-mixed` on a CUDA "
+    "GPU that supports bfloat16 (Ampere or newer) and `32-true` elsewhere, so this table "
+    "is in full precision; set `32-true`, `16-mixed` or `bf16-mixed` to choose. "
+    "`compile=true` (torch.compile) and `channels_last=true` (image models) are options, "
+    "off by default and not used in this table (not measured here: they pay off on GPUs "
+    "and bigger models, and compiling costs start-up time).",
     "- Data on the GPU (`speed.data_on_device: auto`, not measured here: no GPU): a batch "
     "cut from host memory would be copied to the GPU every step, and a copy from pageable "
     "memory waits for the GPU; instead the splits are copied to the GPU once (when they "

@@ -141,6 +141,18 @@ def build_task(cfg: DictConfig, spec: DataSpec) -> SupervisedTask:
     return module
 
 
+def resolve_precision(trainer_cfg: DictConfig) -> str:
+    """``trainer.precision=auto``: ``bf16-mixed`` when training on a CUDA GPU that supports
+    bfloat16 (Ampere or newer: faster matrix units, half the activation memory, no loss
+    scaling), else ``32-true``. Any other value is returned as it is."""
+    precision = str(trainer_cfg.get("precision", "32-true"))
+    if precision != "auto":
+        return precision
+    accelerator = str(trainer_cfg.get("accelerator", "auto"))
+    on_cuda = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return "bf16-mixed" if on_cuda and torch.cuda.is_bf16_supported() else "32-true"
+
+
 def configure_speed(
     cfg: DictConfig, datamodule: InMemoryDataModule, module: SupervisedTask
 ) -> None:

@@ -10,7 +10,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, open_dict
 
-from dlzoo.builders import build_datamodule, build_task
+from dlzoo.builders import build_datamodule, build_task, resolve_precision
 from dlzoo.checkpoints import config_from_checkpoint, load_checkpoint
 from dlzoo.utils.records import to_float, write_metrics
 
@@ -38,6 +38,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     module.load_state_dict(checkpoint["state_dict"])
 
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    if cfg.trainer.get("precision") == "auto":
+        cfg.trainer.precision = resolve_precision(cfg.trainer)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False)
     results = trainer.test(module, datamodule=datamodule)
     metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}

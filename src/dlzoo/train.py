@@ -15,7 +15,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch.multiprocessing import ProcessRaisedException
 
-from dlzoo.builders import build_datamodule, build_task, configure_speed
+from dlzoo.builders import build_datamodule, build_task, configure_speed, resolve_precision
 from dlzoo.callbacks import EpochTimer
 from dlzoo.checkpoints import CONFIG_KEY
 from dlzoo.errors import TrainingDiverged, TrainingInterrupted
@@ -92,6 +92,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test one configuration; returns the record written to ``metrics.json``."""
     started = time.perf_counter()
     validate_config(cfg)
+    if cfg.trainer.get("precision") == "auto":  # the saved config shows the choice
+        cfg.trainer.precision = resolve_precision(cfg.trainer)
     if OmegaConf.select(cfg, "speed.reuse_host_memory", default=True):
         reuse_freed_host_memory()
     plan = plan_resume(cfg)  # may point the run at the folder of the run it continues

@@ -273,6 +273,7 @@ PRECISIONS = (
     "bf16-true",
     "transformer-engine",
     "transformer-engine-float16",
+    "auto",  # dlzoo's: bf16-mixed on a CUDA GPU with bfloat16, else 32-true
 )
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 
