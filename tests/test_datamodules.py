@@ -201,6 +201,10 @@ def test_splits_move_to_the_training_device_once_when_asked(
     assert all(t.device.type == "meta" for t in batch) and len(batch[0]) == 16
     assert dm.splits["train"][0].device.type == "cpu"
     assert dm._split_tensors("train")[0] is dm._split_tensors("train")[0]  # copied once
+    first = dm._split_tensors("train")[0]
+    dm.splits["train"] = (dm.splits["train"][0] * 2, dm.splits["train"][1])  # replaced
+    assert dm._split_tensors("train")[0] is not first
+    assert sum(key[0] == "train" for key in dm._device_splits) == 1  # the old copy is freed
     dm.on_device = False
     assert dm.train_dataloader().tensors[0].device.type == "cpu"
 

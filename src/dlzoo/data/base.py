@@ -68,7 +68,7 @@ class InMemoryDataModule(L.LightningDataModule):
         #: keep the splits on the training device (``speed.data_on_device``: ``"auto"``,
         #: ``True`` or ``False``); see :meth:`_device_for_splits`
         self.on_device: bool | str = "auto"
-        self._device_splits: dict[tuple[str, str], tuple[Tensor, ...]] = {}
+        self._device_splits: dict[tuple[str, str, int], tuple[Tensor, ...]] = {}
         self._auto_decisions: dict[str, bool] = {}
 
     @property
@@ -127,8 +127,11 @@ class InMemoryDataModule(L.LightningDataModule):
         device = self._device_for_splits()
         if device is None:
             return tuple(tensors)
-        key = (split, str(device))
+        key = (split, str(device), id(tensors[0]))  # a replaced split is copied again
         if key not in self._device_splits:
+            stale = [k for k in self._device_splits if k[0] == split]
+            for old in stale:  # free the copy of the split it replaces
+                del self._device_splits[old]
             self._device_splits[key] = tuple(t.to(device) for t in tensors)
         return self._device_splits[key]
 
