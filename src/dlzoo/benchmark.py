@@ -671,8 +671,9 @@ def render(
     lines += ["", *OPTIONS_TEXT]
     lines += [
         "",
-        "GPU: no GPU was available to this session, so there is no GPU section; on a GPU the "
-        "same options apply (mixed precision is `trainer.precision=bf16-mixed`).",
+        "GPU: no GPU was available to this session, so there is no GPU section. On a CUDA "
+        "GPU the same commands train in bf16 mixed precision (`trainer.precision: auto`) with "
+        "the datasets on the GPU (`speed.data_on_device: auto`).",
         "",
     ]
     return "\n".join(lines)
