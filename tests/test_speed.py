@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -277,3 +278,89 @@ def test_the_saved_config_records_the_precision_chosen(
     train(cfg)
     saved = OmegaConf.load(Path(cfg.paths.output_dir) / "config.yaml")
     assert saved.trainer.precision == "32-true"  # TINY trains on the CPU
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["model=cnn_small"], True),
+        (["model=lenet_modern"], False),
+        (["model=mlp"], False),
+        (["model=cnn_small", "channels_last=false"], False),
+        (["model=lenet_modern", "channels_last=true"], True),
+    ],
+)
+def test_channels_last_defaults_to_the_model_configs_choice(
+    overrides: list[str], expected: bool, make_cfg: Callable[..., DictConfig]
+) -> None:
+    from dlzoo.builders import build_task
+
+    cfg = make_cfg(*overrides)
+    assert cfg.channels_last is expected
+    module = build_task(cfg, build_datamodule(cfg.data).spec)
+    conv_weights = [p for p in module.net.parameters() if p.ndim == 4]
+    channels_last = [p.is_contiguous(memory_format=torch.channels_last) for p in conv_weights]
+    assert module.channels_last is expected
+    if conv_weights and expected:
+        assert all(channels_last)
+    elif conv_weights:
+        assert not all(channels_last)
+
+
+def memory_format_table() -> dict[str, float]:
+    """model -> NHWC / NCHW step-time ratio, from docs/memory_format.md."""
+    text = (benchmark.REPO / "docs" / "memory_format.md").read_text()
+    rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in rows[0]]
+    ratio = header.index("NHWC / NCHW")
+    return {cells[0].strip(): float(cells[ratio]) for cells in rows[1:]}
+
+
+def test_model_configs_use_channels_last_where_the_table_measured_it_faster() -> None:
+    from omegaconf import OmegaConf
+
+    table = memory_format_table()
+    configs = sorted((benchmark.REPO / "conf" / "model").glob("*.yaml"))
+    declared = {
+        path.stem: OmegaConf.load(path).channels_last
+        for path in configs
+        if "channels_last" in OmegaConf.load(path)
+    }
+    assert set(declared) == set(table), "every conv net is measured, and only those"
+    for model, ratio in table.items():
+        assert declared[model] is (ratio < 1), f"{model}: NHWC/NCHW = {ratio}"
+
+
+def test_memory_format_benchmark_times_both_layouts_of_the_same_network(
+    tmp_path: Path,
+) -> None:
+    from dlzoo.layout_benchmark import LayoutCase, measure_case, render
+
+    case = LayoutCase("cnn_small", 16, 4, (("channels", [4, 8]),))
+    row = measure_case(case, rounds=1)
+    assert row["nchw_s"] > 0 and row["nhwc_s"] > 0
+    assert row["ratio"] == pytest.approx(row["nhwc_s"] / row["nchw_s"])
+    assert row["output_difference"] < 1e-4  # same weights, same inputs: rounding only
+    text = render([row], "python scripts/benchmark.py --memory-format", "now")
+    assert f"| cnn_small | 16 | 4 | {row['nchw_s'] * 1e3:.1f} |" in text
+
+
+def test_benchmark_baselines_use_the_memory_format_dlzoo_trains_in() -> None:
+    small = benchmark.SETUPS["cnn_small"]
+    assert benchmark.trains_channels_last(small)  # conf/model/cnn_small.yaml
+    assert not benchmark.trains_channels_last(benchmark.SETUPS["mlp"])
+    plain = replace(small, overrides=("channels_last=false",))
+    assert not benchmark.trains_channels_last(plain)
+
+    def conv_weight(net: torch.nn.Module) -> torch.Tensor:
+        return next(p for p in net.parameters() if p.ndim == 4 and p.shape[1] > 1)
+
+    seen: list[torch.Tensor] = []
+    net = benchmark.build_net(small)
+    first_conv = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+    first_conv.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    net(torch.randn(2, 1, 28, 28))  # the loops feed NCHW batches
+    assert seen[0].is_contiguous(memory_format=torch.channels_last)
+    assert conv_weight(net).is_contiguous(memory_format=torch.channels_last)
+    curriculum = benchmark.build_net(small, dlzoo_memory_format=False)
+    assert not conv_weight(curriculum).is_contiguous(memory_format=torch.channels_last)

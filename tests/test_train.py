@@ -132,7 +132,13 @@ def test_speed_options_keep_results_and_checkpoint_keys(
     make_cfg: Callable[..., DictConfig],
 ) -> None:
     plain = train(
-        make_cfg("model=cnn_small", "model.net.channels=[4,8]", "debug=fdr", "logger=none")
+        make_cfg(
+            "model=cnn_small",
+            "model.net.channels=[4,8]",
+            "debug=fdr",
+            "logger=none",
+            "channels_last=false",
+        )
     )
     fast = train(
         make_cfg(

@@ -90,7 +90,7 @@ HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 #: keys of a group node that describe it rather than being constructor arguments
 META_KEYS = {"data": {"name"}, "callbacks": {"enabled"}, "logger": {"enabled"}}
 #: keys ``conf/model/*.yaml`` may hold besides ``net``/``init``
-MODEL_KEYS = {"name", "tasks", "task", "input", "min_input_size", "net", "init"}
+MODEL_KEYS = {"name", "tasks", "task", "input", "min_input_size", "channels_last", "net", "init"}
 
 
 def _known_tasks() -> list[str]:
@@ -304,6 +304,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("model.input", lambda v: v in ("any", "image"), "'any' or 'image'"),
     Rule("model.min_input_size", lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    Rule("model.channels_last", lambda v: isinstance(v, bool), "true or false"),
     Rule(
         "data.batch_size",
         lambda v: (_int(v) and v >= 1) or (isinstance(v, str) and v.strip().lower() == "full"),
