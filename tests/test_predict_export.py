@@ -25,7 +25,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """lenet_modern trained one short epoch on the tiny Fashion-MNIST, resized to 32 px and
-    normalised (so predictions only agree if predict.py repeats that preprocessing)."""
+    normalised (so predictions only agree if predict.py repeats that preprocessing), in
+    channels-last memory format (not its default: the exports must not depend on it)."""
     root = tmp_path_factory.mktemp("predict")
     data_dir = write_tiny_idx_dataset(root / "data")
     cfg = compose_config(
@@ -35,6 +36,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "callbacks.progress_bar.enabled=false",
             "callbacks.model_summary.enabled=false",
             "model=lenet_modern",
+            "channels_last=true",
             "data.resize=32",
             "data.val_size=20",
             "data.batch_size=16",
