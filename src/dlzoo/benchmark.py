@@ -553,7 +553,7 @@ OPTIONS_TEXT = [
     "- What one step per call costs: Lightning's automatic optimization (closure, hooks, "
     "each callback's per-step hooks) adds a fixed cost to every optimizer step (pipeline "
     "(d) above measures Lightning's part alone). It is a small share of a `cnn_small` step "
-    "(~270 ms) but not of a ~4.5 ms MLP step, which is why the MLP with plain defaults "
+    "(~250 ms) but not of a ~4.5 ms MLP step, which is why the MLP with plain defaults "
     "stays above 1.15x while its preset `experiment=mlp_fast` (4 steps per call) does not.",
     "- `speed.steps_per_call=K` (off: 1): the loader serves K consecutive batches as one and "
     "the task runs K optimizer steps per Lightning call (manual optimization), so "
