@@ -339,7 +339,6 @@ def test_memory_format_benchmark_times_both_layouts_of_the_same_network(
     case = LayoutCase("cnn_small", 16, 4, (("channels", [4, 8]),))
     row = measure_case(case, rounds=1)
     assert row["nchw_s"] > 0 and row["nhwc_s"] > 0
-    assert row["ratio"] == pytest.approx(row["nhwc_s"] / row["nchw_s"])
     assert row["output_difference"] < 1e-4  # same weights, same inputs: rounding only
     text = render([row], "python scripts/benchmark.py --memory-format", "now")
     assert f"| cnn_small | 16 | 4 | {row['nchw_s'] * 1e3:.1f} |" in text

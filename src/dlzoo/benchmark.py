@@ -92,22 +92,29 @@ def build_net(setup: Setup, dlzoo_memory_format: bool = True) -> Any:
     so that (b) and (d) differ from (c) in the pipeline only; the curriculum's loop (a)
     keeps PyTorch's default."""
     import torch
-    from omegaconf import OmegaConf
 
-    from dlzoo.builders import build_network
-    from dlzoo.data.spec import DataSpec
-
-    cfg = OmegaConf.load(REPO / "conf" / "model" / f"{setup.model}.yaml")
-    for key, value in setup.net_options:
-        cfg.net[key] = value
-    spec = DataSpec("multiclass", (1, 28, 28), num_classes=10)
-    net = build_network(cfg, spec, "multiclass")
+    net = zoo_network(setup.model, setup.net_options, side=28)
     if dlzoo_memory_format and trains_channels_last(setup):
         net = net.to(memory_format=torch.channels_last)
         net.register_forward_pre_hook(
             lambda module, args: (args[0].contiguous(memory_format=torch.channels_last),)
         )
     return net
+
+
+def zoo_network(model: str, net_options: tuple[tuple[str, Any], ...], side: int) -> Any:
+    """``conf/model/<model>.yaml``'s network (with ``net_options`` changed) as dlzoo builds it
+    for 10-class, one-channel ``side`` x ``side`` images (Fashion-MNIST, maybe resized)."""
+    from omegaconf import OmegaConf
+
+    from dlzoo.builders import build_network
+    from dlzoo.data.spec import DataSpec
+
+    cfg = OmegaConf.load(REPO / "conf" / "model" / f"{model}.yaml")
+    for key, value in net_options:
+        cfg.net[key] = value
+    spec = DataSpec("multiclass", (1, side, side), num_classes=10)
+    return build_network(cfg, spec, "multiclass")
 
 
 def trains_channels_last(setup: Setup) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlzoo.benchmark import REPO, machine
+from dlzoo.benchmark import machine, zoo_network
 
 
 @dataclass(frozen=True)
@@ -49,22 +49,14 @@ def measure_case(case: LayoutCase, rounds: int = ROUNDS) -> dict[str, Any]:
     outputs before training (eval mode, no dropout), which must be rounding error."""
     import torch
     import torch.nn.functional as F
-    from omegaconf import OmegaConf
 
-    from dlzoo.builders import build_network
-    from dlzoo.data.spec import DataSpec
-
-    cfg = OmegaConf.load(REPO / "conf" / "model" / f"{case.model}.yaml")
-    for key, value in case.net_options:
-        cfg.net[key] = value
-    spec = DataSpec("multiclass", (1, case.side, case.side), num_classes=10)
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(case.batch_size, 1, case.side, case.side, generator=gen)
     y = torch.randint(0, 10, (case.batch_size,), generator=gen)
     steps, outputs = {}, {}
     for layout in ("nchw", "nhwc"):
         torch.manual_seed(0)
-        net = build_network(cfg, spec, "multiclass")
+        net = zoo_network(case.model, case.net_options, case.side)
         inputs = x
         if layout == "nhwc":
             net = net.to(memory_format=torch.channels_last)
@@ -135,10 +127,8 @@ def render(rows: list[dict[str, Any]], command: str, finished: str) -> str:
         "Each model config sets `channels_last` (conf/model/*.yaml) to the last column: true "
         "where the channels-last step is faster, and the training config's `channels_last` "
         "takes the model's value unless set (`channels_last=false` / `true` on the command "
-        "line). LeNet-modern is the exception: channels-last slows it down (its batch-norm "
-        "layers over 6 and 16 channels alone, forward and backward, take 2-2.4x as long "
-        "channels-last on this CPU). Not measured on a GPU (none was available to this "
-        "project's sessions).",
+        "line). LeNet-modern is the exception: channels-last slows its step down. Not measured "
+        "on a GPU (none was available to this project's sessions).",
         "",
     ]
     return "\n".join(lines)
