@@ -13,9 +13,10 @@ from torch import nn
 
 from dlzoo.builders import build_network, check_input
 from dlzoo.cli import config_dir
-from dlzoo.data.spec import DataSpec
+from dlzoo.data.spec import ClassificationSpec
 from dlzoo.errors import ConfigError, IncompatibleError
 from dlzoo.models import CNNRNN, VGG, DenseNet, GoogLeNet, LeNet, ResNet, TorchvisionNet
+from dlzoo.tasks import MulticlassTask
 from image_data import one_thread  # noqa: F401  (fixture)
 
 MODEL_DIR = Path(config_dir()) / "model"
@@ -30,10 +31,10 @@ def image_model_configs() -> list[str]:
     )
 
 
-def spec_for(model: str, channels: int, side: int) -> DataSpec:
+def spec_for(model: str, channels: int, side: int) -> ClassificationSpec:
     """Images of ``side`` px, enlarged to the model's ``min_input_size`` where it has one."""
     side = max(side, OmegaConf.load(MODEL_DIR / f"{model}.yaml").get("min_input_size") or 0)
-    return DataSpec("multiclass", (channels, side, side), num_classes=10)
+    return ClassificationSpec.numbered((channels, side, side), 10)
 
 
 def test_the_zoo_is_there():
@@ -57,7 +58,7 @@ def test_the_zoo_is_there():
 def test_forward_shape(model: str, shape: tuple[int, int]):
     torch.manual_seed(0)
     spec = spec_for(model, *shape)
-    net = build_network(OmegaConf.load(MODEL_DIR / f"{model}.yaml"), spec, "multiclass").eval()
+    net = build_network(OmegaConf.load(MODEL_DIR / f"{model}.yaml"), spec, MulticlassTask).eval()
     x = torch.rand(2, *spec.input_shape)
     with torch.no_grad():
         out = net(x)
@@ -100,7 +101,7 @@ def test_cnn_rnn_uses_the_curriculums_sizes():
 
 def test_too_small_images_are_refused_with_advice():
     model_cfg = OmegaConf.load(MODEL_DIR / "alexnet.yaml")
-    spec = DataSpec("multiclass", (1, 28, 28), num_classes=10)
+    spec = ClassificationSpec.numbered((1, 28, 28), 10)
     with pytest.raises(IncompatibleError, match="data.resize=65"):
         check_input(model_cfg, spec, "fashion_mnist")
     with pytest.raises(ConfigError, match="too small"):

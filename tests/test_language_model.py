@@ -12,14 +12,16 @@ from torch import nn
 from conftest import QUIET, compose_config, run_script
 from dlzoo.builders import build_datamodule, build_task
 from dlzoo.checkpoints import load_checkpoint
-from dlzoo.data.sequences import SequenceBatches
+from dlzoo.data.batches import SequenceBatches
+from dlzoo.data.spec import TokenStreamSpec
 from dlzoo.data.text import TIME_MACHINE_SHA1, TextFileDataModule, TimeMachineDataModule, sha1_of
 from dlzoo.data.vocab import UNK, Vocab, preprocess, tokenize
 from dlzoo.errors import ConfigError, DataError, IncompatibleError
-from dlzoo.generation import generate, generate_text
+from dlzoo.generation import generate
 from dlzoo.models.rnn import RNNLM, ScratchRNN
 from dlzoo.models.transformer import TransformerLM
-from dlzoo.tasks.language_model import VOCAB_KEY, LanguageModelTask
+from dlzoo.predict_text import generate_text
+from dlzoo.tasks.language_model import LanguageModelTask
 from dlzoo.train import train
 
 REAL_DATA = Path(os.environ.get("DLZOO_DATA_DIR", "/work/shared/data"))
@@ -130,10 +132,11 @@ def test_sequential_sampling_rows_continue_the_previous_batch() -> None:
 
 def _tiny_task(net: nn.Module, vocab_size: int) -> LanguageModelTask:
     tokens = [str(i) for i in range(1, vocab_size)]
-    return LanguageModelTask(net=net, optimizer=torch.optim.SGD, class_names=(UNK, *tokens))
+    return LanguageModelTask(
+        net=net, optimizer=torch.optim.SGD, spec=TokenStreamSpec((5,), (UNK, *tokens))
+    )
 
 
-@pytest.mark.filterwarnings("ignore:You are trying to `self.log")
 def test_sequential_sampling_carries_the_state() -> None:
     """Loss over chunks with the state carried == loss over the whole stream at once."""
     torch.manual_seed(0)
@@ -141,12 +144,12 @@ def test_sequential_sampling_carries_the_state() -> None:
     task = _tiny_task(net, 11)
     tokens = torch.randint(1, 11, (2 * 5 * 6 + 1,))
     batches = list(SequenceBatches(tokens, num_steps=5, batch_size=2, sampling="sequential"))
-    chunked = torch.stack([task._step(b, "val", task.val_metrics) for b in batches]).mean()
+    chunked = torch.stack([task.shared_step(b, "val").loss for b in batches]).mean()
     xs = torch.stack([b[0] for b in batches], 1).reshape(2, -1)
     ys = torch.stack([b[1] for b in batches], 1).reshape(2, -1)
-    whole = task.loss(net(xs)[0], ys)
+    whole = task.shared_step((xs, ys), "val").loss
     torch.testing.assert_close(chunked, whole)
-    fresh = torch.stack([task._step((x, y), "val", task.val_metrics) for x, y, _ in batches]).mean()
+    fresh = torch.stack([task.shared_step((x, y), "val").loss for x, y, _ in batches]).mean()
     assert not torch.allclose(fresh, whole)  # without carrying, the losses differ
 
 
@@ -306,7 +309,8 @@ def test_checkpoint_holds_the_vocabulary_as_plain_data(
     trained_checkpoint: tuple[Path, Path],
 ) -> None:
     checkpoint = load_checkpoint(trained_checkpoint[0])  # weights_only
-    assert Vocab.from_dict(checkpoint[VOCAB_KEY]) == Vocab.letters()
+    state = checkpoint["TimeMachineDataModule"]  # the datamodule's fitted state
+    assert Vocab.from_dict(state) == Vocab.letters()
 
 
 def test_predict_text_script(trained_checkpoint: tuple[Path, Path], tmp_path: Path) -> None:

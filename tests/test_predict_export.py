@@ -14,8 +14,8 @@ from conftest import compose_config, run_script, write_tiny_idx_dataset
 from dlzoo.data.idx import read_idx
 from dlzoo.errors import ConfigError
 from dlzoo.export import export
-from dlzoo.inference import load_trained
 from dlzoo.predict import predict
+from dlzoo.restore import restore
 from dlzoo.train import train
 from image_data import one_thread  # noqa: F401  (fixture)
 
@@ -69,7 +69,7 @@ def write_test_pngs(trained: dict, n: int = 12) -> tuple[Path, torch.Tensor]:
 
 def test_predict_on_png_files_matches_the_forward_pass(trained: dict):
     folder, images = write_test_pngs(trained)
-    model = load_trained(trained["ckpt"], data_dir=str(trained["data_dir"]))
+    model = restore(trained["ckpt"], data_dir=str(trained["data_dir"]))
     with torch.no_grad():
         expected = model.module(model.datamodule.preprocess(images.unsqueeze(1))).argmax(1)
     names = model.class_names
@@ -109,7 +109,7 @@ def test_predict_bad_input_is_one_clear_error(trained: dict):
 def test_export_round_trip(trained: dict, fmt: str):
     out = trained["root"] / f"model_{fmt}"
     path = export(predict_cfg(trained, f"format={fmt}", f"output={out}", config_name="export"))
-    model = load_trained(trained["ckpt"], data_dir=str(trained["data_dir"]))
+    model = restore(trained["ckpt"], data_dir=str(trained["data_dir"]))
     x = torch.randn(5, *model.spec.input_shape)
     with torch.no_grad():
         expected = model.module.net(x).numpy()
@@ -157,7 +157,7 @@ def test_predict_csv_rows_for_a_tabular_model(tmp_path: Path):
         compose_config([f"ckpt_path={ckpt}", f"inputs={csv}"], tmp_path / "p", "predict")
     )
     # the same classes as the model's forward pass on the datamodule's (scaled) test split
-    model = load_trained(ckpt)
+    model = restore(ckpt)
     model.datamodule.setup()
     with torch.no_grad():
         expected = model.module(model.datamodule.splits["test"][0]).argmax(1).tolist()
@@ -188,5 +188,5 @@ def test_predict_needs_no_pretrained_weights_file(tmp_path: Path):
     )
     ckpt = train(cfg)["best_checkpoint"]
     weights.unlink()
-    model = load_trained(ckpt, data_dir=str(data_dir))
+    model = restore(ckpt, data_dir=str(data_dir))
     assert model.module.net.net.fc.out_features == 10

@@ -195,18 +195,20 @@ def test_training_metrics_skip_the_per_step_label_check(monkeypatch: pytest.Monk
     loaded), evaluation keeps it."""
     from functools import partial
 
-    from dlzoo.tasks.supervised import BinaryTask
+    from dlzoo.data.spec import ClassificationSpec
+    from dlzoo.tasks import BinaryTask
 
-    task = BinaryTask(torch.nn.Linear(4, 1), partial(torch.optim.SGD, lr=0.1))
-    outputs, labels = torch.randn(8, 1), torch.randint(0, 2, (8,))
+    spec = ClassificationSpec((4,), ("no", "yes"))
+    task = BinaryTask(torch.nn.Linear(4, 1), partial(torch.optim.SGD, lr=0.1), spec=spec)
+    out = task.shared_step((torch.randn(8, 4), torch.randint(0, 2, (8,))), "train")
 
     def no_unique(*args: object, **kwargs: object) -> None:
         raise AssertionError("torch.unique called")
 
     monkeypatch.setattr(torch, "unique", no_unique)
-    task.train_metrics.update(*task.metric_inputs(outputs, labels))
+    task.train_metrics.update(out.preds, out.targets)
     with pytest.raises(AssertionError, match="torch.unique called"):
-        task.val_metrics.update(*task.metric_inputs(outputs, labels))
+        task.val_metrics.update(out.preds, out.targets)
 
 
 def test_benchmark_alternates_rounds_and_keeps_each_pipelines_faster_run(

@@ -5,19 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import hydra
+import lightning as L
 import torch
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from dlzoo.data.base import InMemoryDataModule
-from dlzoo.data.spec import DataSpec
+from dlzoo.data.spec import DataSpec, TaskData
 from dlzoo.errors import ConfigError, DlzooError, IncompatibleError
 from dlzoo.models.init import initialize
-from dlzoo.tasks import TASK_CLASSES, SupervisedTask
+from dlzoo.tasks import Task, choose_task
+from dlzoo.tasks.steps_per_call import StepsPerCall
 
-#: keys of a data/model config that describe it rather than being constructor arguments
-DATA_META_KEYS = ("name",)
+#: keys of a data config that describe the dataset to other groups rather than being
+#: constructor arguments: its name, and the defaults of ``trainer.max_epochs`` and
+#: ``trainer.gradient_clip_val`` (read by ``conf/trainer/default.yaml``)
+DATA_META_KEYS = ("name", "default_epochs", "gradient_clip_val")
 
 
 def _without(cfg: DictConfig, keys: tuple[str, ...]) -> DictConfig:
@@ -37,39 +40,16 @@ def instantiate(cfg: Any, **kwargs: Any) -> Any:
         raise
 
 
-def build_datamodule(data_cfg: DictConfig) -> InMemoryDataModule:
-    """Instantiate the datamodule named by ``data._target_``."""
+def build_datamodule(data_cfg: DictConfig) -> TaskData:
+    """Instantiate the datamodule named by ``data._target_``: any ``LightningDataModule``
+    with a ``spec`` (the :class:`~dlzoo.data.spec.TaskData` protocol)."""
     dm = instantiate(_without(data_cfg, DATA_META_KEYS), _convert_="all")
-    if not isinstance(dm, InMemoryDataModule):
-        raise ConfigError(f"data._target_={data_cfg._target_} is not a dlzoo datamodule")
+    if not isinstance(dm, L.LightningDataModule) or not isinstance(dm, TaskData):
+        raise ConfigError(
+            f"data._target_={data_cfg._target_} is not a dlzoo datamodule (a "
+            f"LightningDataModule with a `spec` property)"
+        )
     return dm
-
-
-def choose_task(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> str:
-    """The task a model trains on this data, or a clear error if it cannot."""
-    model_name = model_cfg.get("name", "?")
-    allowed = list(model_cfg.get("tasks", ["regression", "multiclass", "binary"]))
-    wanted = model_cfg.get("task")
-    if wanted is not None and wanted not in allowed:
-        raise ConfigError(f"model.task={wanted!r}: model={model_name} supports {allowed}")
-    candidates = [wanted] if wanted else allowed
-    if spec.task in candidates:
-        return spec.task
-    if "binary" in candidates and spec.task == "multiclass" and spec.num_classes == 2:
-        return "binary"
-    kind = f"a {spec.task} dataset"
-    if spec.task == "multiclass":
-        kind += f" with {spec.num_classes} classes"
-    fits = {
-        "regression": "linear_regression or mlp",
-        "multiclass": "softmax_regression or mlp",
-        "binary": "logistic_regression or mlp",
-        "language_model": "rnn, gru, lstm, rnn_scratch or transformer_lm",
-    }[spec.task]
-    raise IncompatibleError(
-        f"model={model_name} cannot train on data={data_name}: the model is for "
-        f"{' / '.join(candidates)} tasks but {data_name} is {kind}. Models that fit it: {fits}."
-    )
 
 
 def check_input(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> None:
@@ -89,21 +69,12 @@ def check_input(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> None:
         )
 
 
-def num_outputs(task: str, spec: DataSpec) -> int:
-    return {
-        "regression": spec.num_targets,
-        "multiclass": spec.num_classes,
-        "binary": 1,
-        "language_model": spec.num_classes,  # one logit per vocabulary token
-    }[task]
-
-
-def build_network(model_cfg: DictConfig, spec: DataSpec, task: str) -> nn.Module:
+def build_network(model_cfg: DictConfig, spec: DataSpec, task: type[Task]) -> nn.Module:
     """Instantiate ``model.net`` with sizes derived from the data, then initialise it."""
     net = instantiate(
         model_cfg.net,
         input_shape=list(spec.input_shape),
-        num_outputs=num_outputs(task, spec),
+        num_outputs=task.num_outputs(spec),
         _convert_="all",
     )
     init = model_cfg.get("init") or {}
@@ -120,7 +91,7 @@ def build_scheduler(cfg: DictConfig) -> dict[str, Any] | None:
     return out
 
 
-def build_task(cfg: DictConfig, spec: DataSpec) -> SupervisedTask:
+def build_task(cfg: DictConfig, spec: DataSpec) -> Task:
     """Check the model/data pair and build the LightningModule with its network inside."""
     data_name = cfg.data.get("name", "?")
     task = choose_task(cfg.model, spec, data_name)
@@ -131,11 +102,11 @@ def build_task(cfg: DictConfig, spec: DataSpec) -> SupervisedTask:
         net = net.to(memory_format=torch.channels_last)
     if cfg.get("compile", False):
         net.compile()  # in place: the state_dict keys stay those of the plain network
-    module = TASK_CLASSES[task](
+    module = task(
         net=net,
         optimizer=hydra.utils.instantiate(cfg.optimizer),
         scheduler=build_scheduler(cfg),
-        class_names=spec.class_names if task != "regression" else (),
+        spec=spec,
     )
     module.channels_last = channels_last
     return module
@@ -153,34 +124,20 @@ def resolve_precision(trainer_cfg: DictConfig) -> str:
     return "bf16-mixed" if on_cuda and torch.cuda.is_bf16_supported() else "32-true"
 
 
-def configure_speed(
-    cfg: DictConfig, datamodule: InMemoryDataModule, module: SupervisedTask
-) -> None:
-    """Apply the ``speed`` block: training metrics on/off, data on the device, optimizer
-    steps per call."""
+def configure_speed(cfg: DictConfig, datamodule: TaskData, module: Task) -> None:
+    """Apply the ``speed`` block (its values are checked by ``utils.validation``): training
+    metrics on/off, data on the device, optimizer steps per call."""
     speed = cfg.get("speed") or {}
     module.train_metrics_enabled = bool(speed.get("train_metrics", True))
-    on_device = speed.get("data_on_device", "auto")
-    if on_device not in (True, False, "auto"):
-        raise ConfigError(f"speed.data_on_device={on_device!r}: use auto, true or false")
-    datamodule.on_device = on_device
-    steps = speed.get("steps_per_call", 1)
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise ConfigError(f"speed.steps_per_call={steps!r}: must be a positive integer")
+    if hasattr(datamodule, "on_device"):
+        datamodule.on_device = speed.get("data_on_device", "auto")
+    steps = int(speed.get("steps_per_call", 1))
     if steps == 1:
         return
-    trainer = cfg.get("trainer") or {}
-    unsupported = {
-        "model": module.task == "language_model",
-        "trainer.gradient_clip_val": bool(trainer.get("gradient_clip_val")),
-        "trainer.accumulate_grad_batches": int(trainer.get("accumulate_grad_batches") or 1) > 1,
-    }
-    for key, bad in unsupported.items():
-        if bad:
-            value = cfg.model.get("name") if key == "model" else trainer.get(key.split(".")[1])
-            raise ConfigError(
-                f"speed.steps_per_call={steps} does not support {key}={value}: "
-                "set speed.steps_per_call=1"
-            )
-    module.set_steps_per_call(steps)
+    if not module.supports_steps_per_call or not hasattr(datamodule, "steps_per_call"):
+        raise ConfigError(
+            f"speed.steps_per_call={steps} does not support model={cfg.model.get('name')} "
+            f"on data={cfg.data.get('name')}: set speed.steps_per_call=1"
+        )
+    StepsPerCall(steps).attach(module)
     datamodule.steps_per_call = steps

@@ -104,6 +104,6 @@ def export_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="generate")
 def generate_main(cfg: DictConfig) -> None:
     """Continue a text prefix with a trained language model."""
-    from dlzoo.generation import generate_text
+    from dlzoo.predict_text import generate_text
 
     run_reporting_errors(generate_text, cfg)

@@ -8,10 +8,10 @@ from typing import Any
 
 import hydra
 import lightning as L
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from dlzoo.builders import build_datamodule, build_task, resolve_precision
-from dlzoo.checkpoints import config_from_checkpoint, load_checkpoint
+from dlzoo.builders import resolve_precision
+from dlzoo.restore import restore
 from dlzoo.utils.records import to_float, write_metrics
 
 log = logging.getLogger(__name__)
@@ -23,31 +23,23 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     Only this machine's data directory replaces the training run's; every other setting
     (data split, normalisation, model) comes from the checkpoint.
     """
-    checkpoint = load_checkpoint(cfg.ckpt_path, trust=cfg.get("trust_checkpoint", False))
-    train_cfg = config_from_checkpoint(checkpoint, cfg.ckpt_path)
-    with open_dict(train_cfg):
-        if "data_dir" in train_cfg.data:
-            train_cfg.data.data_dir = cfg.paths.data_dir
-        for key, value in (cfg.get("data_overrides") or {}).items():
-            train_cfg.data[key] = value
-        for key in ("weights", "weights_file"):  # pretrained starting points: the
-            if train_cfg.model.net.get(key) is not None:  # checkpoint's weights replace them
-                train_cfg.model.net[key] = None
-    datamodule = build_datamodule(train_cfg.data)
-    module = build_task(train_cfg, datamodule.spec)
-    module.load_state_dict(checkpoint["state_dict"])
-
+    model = restore(
+        cfg.ckpt_path,
+        data_dir=cfg.paths.data_dir,
+        data_overrides=cfg.get("data_overrides"),
+        trust=cfg.get("trust_checkpoint", False),
+    )
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     if cfg.trainer.get("precision") == "auto":
         cfg.trainer.precision = resolve_precision(cfg.trainer)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False)
-    results = trainer.test(module, datamodule=datamodule)
+    results = trainer.test(model.module, datamodule=model.datamodule)
     metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}
     record = {
         "status": "completed",
         "checkpoint": str(Path(cfg.ckpt_path).resolve()),
-        "model": train_cfg.model.get("name"),
-        "data": train_cfg.data.get("name"),
+        "model": model.config.model.get("name"),
+        "data": model.config.data.get("name"),
         "metrics": metrics,
     }
     if trainer.is_global_zero:
@@ -56,4 +48,5 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         log.info(
             "metrics: %s", ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if v is not None)
         )
+        log.info("record: %s", Path(cfg.paths.output_dir) / "metrics.json")
     return record

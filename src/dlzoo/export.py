@@ -10,29 +10,40 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from dlzoo.data.spec import RegressionSpec
 from dlzoo.errors import ConfigError
-from dlzoo.inference import TrainedModel, load_trained
+from dlzoo.restore import Restored, restore
 
 log = logging.getLogger(__name__)
 
 FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
 
 
-def preprocessing_info(model: TrainedModel) -> dict[str, Any]:
-    """What a user of the exported file must do to raw inputs (and how to read outputs)."""
-    dm = model.datamodule
-    return {
-        "input_shape": list(model.spec.input_shape),
+def preprocessing_info(model: Restored) -> dict[str, Any]:
+    """What a user of the exported file must do to raw inputs, and how to read its outputs:
+    the constants the training run fitted (scalers, one-hot columns, vocabulary) included."""
+    dm, spec = model.datamodule, model.spec
+    info: dict[str, Any] = {
+        "input_shape": list(spec.input_shape),
         "task": model.module.task,
-        "outputs": "logits" if model.module.task != "regression" else "values",
         "class_names": list(model.class_names),
-        "resize": getattr(dm, "resize", None),
-        "mean": getattr(dm, "mean", None),
-        "std": getattr(dm, "std", None),
-        "pixels": "float in [0, 1] (uint8 / 255), then resize, then (x - mean) / std"
-        if model.spec.is_image
-        else "feature rows, standardised like the training data",
     }
+    if isinstance(spec, RegressionSpec):
+        info["outputs"] = "values: multiply by target_std and add target_mean"
+        info["target_mean"], info["target_std"] = spec.target_mean, spec.target_std
+    else:
+        info["outputs"] = "logits, one per class_names entry"
+    if spec.is_image:
+        info.update(
+            resize=getattr(dm, "resize", None),
+            mean=getattr(dm, "mean", None),
+            std=getattr(dm, "std", None),
+            pixels="float in [0, 1] (uint8 / 255), then resize, then (x - mean) / std",
+        )
+    fitted = dm.state_dict()
+    if fitted:
+        info["fitted_preprocessing"] = fitted
+    return info
 
 
 def export(cfg: DictConfig) -> Path:
@@ -42,7 +53,7 @@ def export(cfg: DictConfig) -> Path:
     fmt = str(cfg.get("format", "torchscript")).lower()
     if fmt not in FORMATS:
         raise ConfigError(f"format={fmt!r}: choose one of {list(FORMATS)}")
-    model = load_trained(
+    model = restore(
         cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
     )
     out = Path(cfg.output) if cfg.get("output") else Path(cfg.ckpt_path).with_suffix(FORMATS[fmt])

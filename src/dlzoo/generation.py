@@ -1,14 +1,16 @@
-"""Text generation with a trained language model: greedy or temperature sampling."""
+"""Decoding for language models: continue a token prefix, greedily or by sampling.
+
+Pure decoding (a network and a vocabulary); loading a checkpoint is :mod:`dlzoo.predict_text`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
-from omegaconf import DictConfig
 from torch import Tensor, nn
 
-from dlzoo.data.vocab import Vocab, preprocess, tokenize
+from dlzoo.data.vocab import Vocab
 from dlzoo.errors import ConfigError
 
 
@@ -75,50 +77,3 @@ def _picker(temperature: float, generator: torch.Generator | None) -> Callable[[
         return int(torch.multinomial(probs, 1, generator=generator))
 
     return pick
-
-
-def load_language_model(ckpt_path: str, trust: bool = False) -> tuple[nn.Module, Vocab, DictConfig]:
-    """The network, vocabulary and training config of a language-model checkpoint (no data
-    needed: the vocabulary is stored in the checkpoint)."""
-    from dlzoo.builders import build_network
-    from dlzoo.checkpoints import config_from_checkpoint, load_checkpoint
-    from dlzoo.data.spec import DataSpec
-    from dlzoo.tasks.language_model import VOCAB_KEY
-
-    checkpoint = load_checkpoint(ckpt_path, trust=trust)
-    train_cfg = config_from_checkpoint(checkpoint, ckpt_path)
-    if VOCAB_KEY not in checkpoint:
-        raise ConfigError(
-            f"{ckpt_path} holds no vocabulary ('{VOCAB_KEY}'): it is not a language model "
-            f"(model={train_cfg.model.get('name')}, data={train_cfg.data.get('name')})"
-        )
-    vocab = Vocab.from_dict(checkpoint[VOCAB_KEY])
-    spec = DataSpec(
-        "language_model",
-        (int(train_cfg.data.get("num_steps", 32)),),
-        num_classes=len(vocab),
-        class_names=vocab.tokens,
-    )
-    net = build_network(train_cfg.model, spec, "language_model")
-    state = {k[4:]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
-    net.load_state_dict(state)
-    return net, vocab, train_cfg
-
-
-def generate_text(cfg: DictConfig) -> str:
-    """Continue ``cfg.prefix`` with the model in ``cfg.ckpt_path``; returns (and prints) the
-    prefix followed by the generated tokens."""
-    net, vocab, train_cfg = load_language_model(cfg.ckpt_path, cfg.get("trust_checkpoint", False))
-    check_can_generate(net)
-    tokenizer = train_cfg.data.get("tokenizer", "char")
-    prefix = tokenize(
-        preprocess(str(cfg.prefix), train_cfg.data.get("preprocessing", "letters")), tokenizer
-    )
-    generator = (
-        torch.Generator().manual_seed(int(cfg.seed)) if cfg.get("seed") is not None else None
-    )
-    new = generate(net, vocab, prefix, int(cfg.num_tokens), float(cfg.temperature), generator)
-    sep = "" if tokenizer == "char" else " "
-    text = sep.join(prefix) + (sep if new else "") + sep.join(new)
-    print(text)
-    return text

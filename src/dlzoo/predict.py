@@ -10,14 +10,8 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig
 
 from dlzoo.errors import ConfigError
-from dlzoo.inference import (
-    image_files,
-    load_trained,
-    predict_batch,
-    prepare_images,
-    prepare_rows,
-    top_k,
-)
+from dlzoo.inputs import image_files, predict_batch, prepare_images, prepare_rows
+from dlzoo.restore import restore
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +26,7 @@ def as_list(inputs: Any) -> list[str]:
 
 def predict(cfg: DictConfig) -> list[dict[str, Any]]:
     """Predict ``cfg.inputs`` with ``cfg.ckpt_path``; print and return one record per input."""
-    model = load_trained(
+    model = restore(
         cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
     )
     inputs = as_list(cfg.get("inputs"))
@@ -53,14 +47,15 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
         names = [str(f) for f in files]
     outputs = predict_batch(model, x)
     records: list[dict[str, Any]] = []
-    if model.module.task == "regression":
-        for name, row in zip(names, outputs.tolist(), strict=True):
-            records.append({"input": name, "prediction": row})
-            print(f"{name}: {', '.join(f'{v:.6g}' for v in row)}")
-    else:
-        for name, best in zip(names, top_k(outputs, model.class_names, k), strict=True):
+    readable = model.module.readable(outputs, k)
+    if model.class_names:
+        for name, best in zip(names, readable, strict=True):
             records.append({"input": name, "top_k": best})
             print(f"{name}: " + ", ".join(f"{c} ({p:.3f})" for c, p in best))
+    else:
+        for name, row in zip(names, readable, strict=True):
+            records.append({"input": name, "prediction": row})
+            print(f"{name}: {', '.join(f'{v:.6g}' for v in row)}")
     if cfg.get("output"):
         write_csv(Path(cfg.output), records)
         log.info("predictions written to %s", cfg.output)

@@ -41,7 +41,7 @@ from dlzoo.reliability.resume import (
     resume_command,
     with_purge_step,
 )
-from dlzoo.tasks import SupervisedTask
+from dlzoo.tasks import Task
 from dlzoo.utils.config_tree import print_config_tree, save_config
 from dlzoo.utils.host_memory import reuse_freed_host_memory
 from dlzoo.utils.records import log_hparams_with_metrics, to_float, write_metrics
@@ -78,7 +78,7 @@ def instantiate_group(group: DictConfig | None) -> list[Any]:
     return objects
 
 
-def set_monitor(cfg: DictConfig, module: SupervisedTask) -> None:
+def set_monitor(cfg: DictConfig, module: Task) -> None:
     """Fill ``monitor.metric``/``monitor.mode`` (``auto``) from the task: checkpoints, early
     stopping and sweeps then all watch the same validation metric."""
     with open_dict(cfg):

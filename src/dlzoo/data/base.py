@@ -9,7 +9,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from dlzoo.data.batches import InMemoryBatches
+from dlzoo.data.batches import InMemoryBatches, ResumableBatches
 from dlzoo.data.spec import DataSpec
 from dlzoo.errors import ConfigError
 
@@ -31,6 +31,16 @@ def resolve_batch_size(batch_size: int | str, num_examples: int) -> int:
     return int(batch_size)
 
 
+def check_global_batch_size(batch_size: int, world_size: int) -> None:
+    """``data.batch_size`` is global: each of the ``world_size`` processes takes an equal part."""
+    if batch_size % world_size:
+        raise ConfigError(
+            f"data.batch_size={batch_size} is the global batch size and must be divisible by "
+            f"the number of processes ({world_size}): each takes batch_size / {world_size}; "
+            f"use e.g. {batch_size - batch_size % world_size or world_size}"
+        )
+
+
 class InMemoryDataModule(L.LightningDataModule):
     """A dataset whose train/val/test splits fit in memory as tensors.
 
@@ -44,8 +54,10 @@ class InMemoryDataModule(L.LightningDataModule):
             DDP), or ``"full"`` for full-batch gradient descent.
         eval_batch_size: batch size for validation and test (defaults to ``batch_size``).
         seed: seed of the per-epoch shuffle.
-        default_epochs: how many epochs this dataset usually needs; the trainer config reads
-            it as the default of ``trainer.max_epochs``.
+
+    Transforms fitted on the training data (scalers, columns, vocabularies) are returned by
+    :meth:`state_dict`, which Lightning saves in every checkpoint; :meth:`load_state_dict`
+    takes them back when a checkpoint is restored for prediction (``dlzoo.restore``).
     """
 
     def __init__(
@@ -53,13 +65,13 @@ class InMemoryDataModule(L.LightningDataModule):
         batch_size: int | str = 64,
         eval_batch_size: int | str | None = None,
         seed: int = 0,
-        default_epochs: int = 10,
     ) -> None:
         super().__init__()
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size if eval_batch_size is not None else batch_size
         self.seed = seed
-        self.default_epochs = default_epochs
+        #: the fitted transforms of a restored checkpoint (see :meth:`load_state_dict`)
+        self.restored_state: dict[str, Any] = {}
         self.splits: dict[str, Split] = {}
         #: training batches served per loader batch (``speed.steps_per_call``): the task
         #: cuts each loader batch back into steps of ``step_batch_size`` examples
@@ -79,6 +91,15 @@ class InMemoryDataModule(L.LightningDataModule):
     @abstractmethod
     def load_splits(self) -> dict[str, Split]:
         """Return ``{"train": (x, y), "val": (x, y), "test": (x, y)}``."""
+
+    # -- fitted transforms in checkpoints --------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """What this datamodule fitted on its training data, as plain values and tensors
+        (loadable with ``weights_only``); empty when nothing is fitted."""
+        return {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.restored_state = dict(state_dict)
 
     def setup(self, stage: str | None = None) -> None:
         if not self.splits:
@@ -141,11 +162,7 @@ class InMemoryDataModule(L.LightningDataModule):
         rank, world = self._world()
         size = resolve_batch_size(batch_size, len(tensors[0]))
         if world > 1 and train and batch_size != "full":
-            if size % world:
-                raise ConfigError(
-                    f"data.batch_size={size} is the global batch size and must be divisible "
-                    f"by the number of processes ({world})"
-                )
+            check_global_batch_size(size, world)
             size //= world
         elif world > 1:
             size = max(-(-size // world), 1)
@@ -153,7 +170,7 @@ class InMemoryDataModule(L.LightningDataModule):
         if train and self.steps_per_call > 1:
             self.step_batch_size = step_size = size
             size *= self.steps_per_call
-        return InMemoryBatches(
+        loader = InMemoryBatches(
             tensors,
             batch_size=size,
             step_size=step_size,
@@ -163,6 +180,14 @@ class InMemoryDataModule(L.LightningDataModule):
             world_size=world,
             pad_shards=train,
         )
+        return self.follow_trainer_epochs(loader) if train else loader
+
+    def follow_trainer_epochs(self, loader: ResumableBatches) -> ResumableBatches:
+        """Let a training loader read the trainer's epoch when an epoch starts."""
+        if self.trainer is not None:
+            trainer = self.trainer
+            loader.epoch_source = lambda: trainer.current_epoch
+        return loader
 
     def train_dataloader(self) -> InMemoryBatches:
         return self._loader("train", self.batch_size, train=True)
@@ -188,10 +213,12 @@ class InMemoryDataModule(L.LightningDataModule):
         return {name: len(x) for name, (x, _) in self.splits.items()}
 
 
-def as_targets(y: Any, task: str) -> Tensor:
-    """Targets as the task's loss wants them: class indices or a float column."""
-    t = torch.as_tensor(y)
-    if task == "regression":
-        t = t.float()
-        return t.unsqueeze(1) if t.ndim == 1 else t
-    return t.long()
+def class_targets(y: Any) -> Tensor:
+    """Class indices, as cross-entropy wants them."""
+    return torch.as_tensor(y).long()
+
+
+def value_targets(y: Any) -> Tensor:
+    """Real-valued targets as a float column (one per target)."""
+    t = torch.as_tensor(y).float()
+    return t.unsqueeze(1) if t.ndim == 1 else t

@@ -1,34 +1,39 @@
 """Your own CSV file as a dataset, preprocessed the way the curriculum teaches with pandas:
 standardise numeric columns, fill their missing values with the training mean, one-hot
 encode categorical columns (missing values get their own indicator), all fitted on the
-training split only."""
+training split only. Regression targets are standardised too (predictions come back in the
+target's units). Everything fitted is this datamodule's state, saved in checkpoints, so
+prediction on new rows applies exactly the training run's preprocessing."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
 
-from dlzoo.data.base import InMemoryDataModule, Split, as_targets
-from dlzoo.data.spec import DataSpec
+from dlzoo.data.base import InMemoryDataModule, Split, class_targets, value_targets
+from dlzoo.data.spec import ClassificationSpec, DataSpec, RegressionSpec
+from dlzoo.data.tabular import check_split_fractions
 from dlzoo.errors import ConfigError, DataError
 
-TASKS = ("regression", "classification")
+TASKS = ("auto", "regression", "classification")
 
 
 @dataclass
 class TablePreprocessor:
     """Column statistics learned from the training rows, applied to every split."""
 
+    columns: list[str]  # the feature columns, in the training file's order
     numeric: list[str]
     categorical: list[str]
-    means: pd.Series
-    stds: pd.Series
+    means: list[float]
+    stds: list[float]
     categories: dict[str, list[str]]
 
     @classmethod
@@ -43,7 +48,14 @@ class TablePreprocessor:
         categories = {
             c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in categorical
         }
-        return cls(numeric, categorical, means.fillna(0.0), stds, categories)
+        return cls(
+            list(frame.columns),
+            numeric,
+            categorical,
+            means.fillna(0.0).tolist(),
+            stds.tolist(),
+            categories,
+        )
 
     @property
     def feature_names(self) -> list[str]:
@@ -55,7 +67,10 @@ class TablePreprocessor:
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Standardised numerics (missing -> 0, the training mean) and one-hot categoricals;
         a category never seen in training is all zeros."""
-        parts = [((frame[self.numeric].astype("float64") - self.means) / self.stds).fillna(0.0)]
+        numbers = numeric_columns(frame, self.numeric)
+        means = pd.Series(self.means, index=self.numeric, dtype="float64")
+        stds = pd.Series(self.stds, index=self.numeric, dtype="float64")
+        parts = [((numbers - means) / stds).fillna(0.0)]
         for column in self.categorical:
             values = frame[column]
             text = values.astype(str)
@@ -67,17 +82,37 @@ class TablePreprocessor:
         return pd.concat(parts, axis=1).to_numpy(dtype=np.float32)
 
 
+def numeric_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``columns`` as float64, or one error naming each column that holds text."""
+    bad = []
+    for column in columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            converted = pd.to_numeric(frame[column], errors="coerce")
+            if (converted.isna() & frame[column].notna()).any():
+                bad.append(column)
+    if bad:
+        examples = {
+            c: str(frame[c][pd.to_numeric(frame[c], errors="coerce").isna()].iloc[0]) for c in bad
+        }
+        shown = ", ".join(f"{c!r} (e.g. {v!r})" for c, v in examples.items())
+        raise DataError(f"numeric feature columns hold text: {shown}")
+    return frame[columns].apply(pd.to_numeric).astype("float64")
+
+
 class CsvTableDataModule(InMemoryDataModule):
     """A CSV file with one row per example and a target column.
 
     Args:
         path: the CSV file.
         target: name of the target column.
-        task: ``regression`` or ``classification`` (classes are the target's distinct values).
+        task: ``auto`` (text or true/false targets are classes, numbers are regression),
+            ``regression`` or ``classification`` (classes are the target's distinct values).
         drop_columns: columns that are not features (e.g. an ``Id``).
         categorical_columns: columns to one-hot encode; ``null`` takes every non-numeric one.
         log_target: regress on ``log(target)`` (targets must be positive), as d2l's house
             price chapter does: errors then count relatively, and RMSE is the log-RMSE.
+        standardize_target: train a regression on ``(y - mean) / std`` of the training
+            targets (metrics and predictions stay in the target's units).
         test_size: fraction of rows held out for testing.
         val_fraction: fraction of the remaining rows held out for validation.
         random_state: seed of both splits.
@@ -85,22 +120,28 @@ class CsvTableDataModule(InMemoryDataModule):
 
     def __init__(
         self,
-        path: str,
-        target: str,
-        task: str = "regression",
+        path: str | None = None,
+        target: str | None = None,
+        task: str = "auto",
         drop_columns: Sequence[str] = (),
         categorical_columns: Sequence[str] | None = None,
         log_target: bool = False,
+        standardize_target: bool = True,
         test_size: float = 0.2,
         val_fraction: float = 0.1,
         random_state: int = 42,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        if not path:
+            raise ConfigError("data=tabular_csv needs the CSV file: data.path=<file.csv>")
+        if not target:
+            raise ConfigError("data=tabular_csv needs the target column: data.target=<column>")
         if task not in TASKS:
             raise ConfigError(f"data.task={task!r} is unknown; choose one of {list(TASKS)}")
-        if log_target and task != "regression":
-            raise ConfigError("data.log_target=true needs data.task=regression")
+        if log_target and task == "classification":
+            raise ConfigError("data.log_target=true needs data.task=regression (or auto)")
+        check_split_fractions(test_size, val_fraction)
         self.path = Path(path)
         self.target = target
         self.task = task
@@ -109,10 +150,12 @@ class CsvTableDataModule(InMemoryDataModule):
             None if categorical_columns is None else list(categorical_columns)
         )
         self.log_target = log_target
+        self.standardize_target = standardize_target
         self.test_size = test_size
         self.val_fraction = val_fraction
         self.random_state = random_state
-        self._prepared: tuple[DataSpec, dict[str, Split]] | None = None
+        self._state: dict[str, Any] = {}
+        self._splits: dict[str, Split] | None = None
 
     # -- reading ---------------------------------------------------------------------------
     def read(self) -> pd.DataFrame:
@@ -140,8 +183,14 @@ class CsvTableDataModule(InMemoryDataModule):
             raise DataError(f"data.target={self.target!r} has no values in {self.path.name}")
         return frame[~missing].reset_index(drop=True)
 
-    def targets(self, column: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
-        if self.task == "classification":
+    def resolved_task(self, column: pd.Series) -> str:
+        if self.task != "auto":
+            return self.task
+        numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        return "regression" if numeric else "classification"
+
+    def targets(self, column: pd.Series, task: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        if task == "classification":
             classes = sorted(column.astype(str).unique().tolist())
             index = {c: i for i, c in enumerate(classes)}
             return column.astype(str).map(index).to_numpy(dtype=np.int64), tuple(classes)
@@ -159,55 +208,110 @@ class CsvTableDataModule(InMemoryDataModule):
                     f"{int((y <= 0).sum())} values <= 0"
                 )
             y = np.log(y)
-        return y.astype(np.float32), ()
+        return y, ()
 
-    def prepare(self) -> tuple[DataSpec, dict[str, Split]]:
-        if self._prepared is not None:
-            return self._prepared
-        frame = self.read()
-        y, classes = self.targets(frame[self.target])
-        x = frame.drop(columns=[self.target])
-        if x.shape[1] == 0:
-            raise DataError(f"{self.path.name} has no feature columns besides the target")
-        idx = np.arange(len(frame))
-        stratify = y if self.task == "classification" else None
+    def _split(self, y: np.ndarray, task: str) -> dict[str, np.ndarray]:
+        idx = np.arange(len(y))
+        stratify = y if task == "classification" else None
         try:
-            train_idx, test_idx = train_test_split(
+            train, test = train_test_split(
                 idx, test_size=self.test_size, random_state=self.random_state, stratify=stratify
             )
         except ValueError:  # classes too rare to stratify
-            train_idx, test_idx = train_test_split(
+            train, test = train_test_split(
                 idx, test_size=self.test_size, random_state=self.random_state
             )
+        val = test
         if self.val_fraction > 0:
-            train_idx, val_idx = train_test_split(
-                train_idx, test_size=self.val_fraction, random_state=self.random_state
+            train, val = train_test_split(
+                train, test_size=self.val_fraction, random_state=self.random_state
             )
-        else:
-            val_idx = test_idx
-        pre = TablePreprocessor.fit(x.iloc[train_idx], self.categorical_columns)
-        task = "regression" if self.task == "regression" else "multiclass"
+        return {"train": train, "val": val, "test": test}
+
+    def prepare(self) -> dict[str, Split]:
+        """Read the file, split it, fit the preprocessing on the training rows."""
+        if self._splits is not None:
+            return self._splits
+        frame = self.read()
+        task = self.resolved_task(frame[self.target])
+        y, classes = self.targets(frame[self.target], task)
+        x = frame.drop(columns=[self.target])
+        if x.shape[1] == 0:
+            raise DataError(f"{self.path.name} has no feature columns besides the target")
+        rows = self._split(y, task)
+        pre = TablePreprocessor.fit(x.iloc[rows["train"]], self.categorical_columns)
+        mean, std = 0.0, 1.0
+        if task == "regression" and self.standardize_target:
+            train_y = y[rows["train"]]
+            mean = float(train_y.mean())
+            std = float(train_y.std()) or 1.0
+        self._state = {
+            "task": task,
+            "preprocessor": asdict(pre),
+            "classes": list(classes),
+            "target_mean": mean,
+            "target_std": std,
+        }
         splits = {}
-        for name, rows in (("train", train_idx), ("val", val_idx), ("test", test_idx)):
-            features = torch.as_tensor(pre.transform(x.iloc[rows]))
-            splits[name] = (features, as_targets(y[rows], task))
-        if task == "regression":
-            spec = DataSpec("regression", (len(pre.feature_names),), num_targets=1)
-        else:
-            spec = DataSpec(
-                "multiclass",
-                (len(pre.feature_names),),
-                num_classes=len(classes),
-                class_names=classes,
-            )
-        self.feature_names = pre.feature_names
-        self._prepared = (spec, splits)
-        return self._prepared
+        for name, idx in rows.items():
+            features = torch.as_tensor(pre.transform(x.iloc[idx]))
+            if task == "classification":
+                splits[name] = (features, class_targets(y[idx]))
+            else:
+                splits[name] = (features, value_targets((y[idx] - mean) / std))
+        self._splits = splits
+        return splits
+
+    # -- the fitted state: in checkpoints, and what prediction uses ---------------------------
+    def _fitted(self) -> dict[str, Any]:
+        if self._state:
+            return self._state
+        if self.restored_state:
+            return self.restored_state
+        self.prepare()
+        return self._state
+
+    def state_dict(self) -> dict[str, Any]:
+        return dict(self._fitted())
+
+    @property
+    def preprocessor(self) -> TablePreprocessor:
+        return TablePreprocessor(**self._fitted()["preprocessor"])
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.preprocessor.feature_names
 
     @property
     def spec(self) -> DataSpec:
-        """Needs the file: the one-hot columns are known only after reading the training rows."""
-        return self.prepare()[0]
+        """Known from the fitted state: the file is read unless a checkpoint gave it."""
+        state = self._fitted()
+        shape = (len(self.preprocessor.feature_names),)
+        if state["task"] == "classification":
+            return ClassificationSpec(shape, tuple(state["classes"]))
+        return RegressionSpec(
+            shape, target_mean=float(state["target_mean"]), target_std=float(state["target_std"])
+        )
 
     def load_splits(self) -> dict[str, Split]:
-        return self.prepare()[1]
+        return self.prepare()
+
+    def rows_from_frame(self, frame: pd.DataFrame) -> torch.Tensor:
+        """New rows preprocessed like the training rows. Columns are matched by name (any
+        order); the target and dropped columns are ignored if present; a missing or an
+        unexpected column is an error that names it."""
+        pre = self.preprocessor
+        ignored = {self.target, *self.drop_columns}
+        missing = [c for c in pre.columns if c not in frame.columns]
+        unexpected = [c for c in frame.columns if c not in pre.columns and c not in ignored]
+        problems = []
+        if missing:
+            problems.append(f"missing columns {missing}")
+        if unexpected:
+            problems.append(f"unexpected columns {unexpected}")
+        if problems:
+            raise DataError(
+                f"the CSV does not match the training data: {' and '.join(problems)}. The model "
+                f"takes the columns: {', '.join(pre.columns)}"
+            )
+        return torch.as_tensor(pre.transform(frame[pre.columns]))

@@ -15,7 +15,7 @@ from torch import Tensor
 from dlzoo.data.augment import make_augment
 from dlzoo.data.base import InMemoryDataModule, Split
 from dlzoo.data.idx import read_idx
-from dlzoo.data.spec import DataSpec
+from dlzoo.data.spec import ClassificationSpec
 from dlzoo.errors import ConfigError, DataError
 
 IDX_FILES = {
@@ -152,14 +152,9 @@ class IdxImageDataModule(InMemoryDataModule):
         self.source = ""
 
     @property
-    def spec(self) -> DataSpec:
+    def spec(self) -> ClassificationSpec:
         side = self.resize or self.image_size
-        return DataSpec(
-            "multiclass",
-            (self.channels, side, side),
-            num_classes=len(self.class_names),
-            class_names=self.class_names,
-        )
+        return ClassificationSpec((self.channels, side, side), tuple(self.class_names))
 
     def load_splits(self) -> dict[str, Split]:
         files, self.source = find_idx_files(

@@ -1,40 +1,32 @@
-"""What a dataset looks like to a model: task, input shape, outputs, class names."""
+"""What a dataset looks like to a task and a network, one dataclass per family of data.
+
+A task declares the spec family it trains on (``Task.spec_type``); a datamodule returns one
+from its ``spec`` property. Families:
+
+- :class:`ClassificationSpec`: examples of a fixed shape, one of ``class_names`` each.
+- :class:`RegressionSpec`: examples of a fixed shape, ``num_targets`` real values each,
+  optionally standardised (``target_mean``/``target_std``: predictions are read in the
+  target's own units).
+- :class:`TokenStreamSpec`: a token stream cut into ``num_steps``-token windows for
+  next-token prediction; ``tokens`` is the vocabulary.
+
+New task families (sequence pairs, boxes) add their own dataclass here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
-#: ``language_model``: next-token prediction over a token stream; ``input_shape`` is
-#: ``(num_steps,)``, ``num_classes`` the vocabulary size and ``class_names`` its tokens.
-Task = Literal["regression", "multiclass", "binary", "language_model"]
-TASKS: tuple[str, ...] = ("regression", "multiclass", "binary", "language_model")
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    """Static description of a dataset, known from its config before any data is loaded.
+    """What every family has: the task name it was made for and one example's shape."""
 
-    Attributes:
-        task: ``regression``, ``multiclass``, ``binary`` or ``language_model``.
-        input_shape: shape of one example, e.g. ``(1, 28, 28)`` for images or ``(8,)`` for
-            eight tabular features.
-        num_classes: number of classes (classification) or ``0`` (regression).
-        num_targets: number of regression targets (``1`` for the curriculum's datasets).
-        class_names: human-readable class labels, in label order.
-    """
-
-    task: Task
     input_shape: tuple[int, ...]
-    num_classes: int = 0
-    num_targets: int = 1
-    class_names: tuple[str, ...] = field(default_factory=tuple)
 
-    def __post_init__(self) -> None:
-        if self.num_classes and not self.class_names:  # unnamed classes are called by number
-            object.__setattr__(self, "class_names", tuple(str(i) for i in range(self.num_classes)))
-        if self.class_names and len(self.class_names) != self.num_classes:
-            raise ValueError(f"{len(self.class_names)} class names for {self.num_classes} classes")
+    #: the task this family trains by default (a registry name in ``dlzoo.tasks``)
+    task: str = field(default="", init=False)
 
     @property
     def is_image(self) -> bool:
@@ -47,8 +39,91 @@ class DataSpec:
             n *= d
         return n
 
-    def as_task(self, task: Task) -> DataSpec:
-        """The same data seen as another task (a 2-class dataset as a binary one)."""
-        return DataSpec(
-            task, self.input_shape, self.num_classes, self.num_targets, self.class_names
-        )
+    def describe(self) -> str:
+        """A few words for error messages ("a regression dataset")."""
+        return f"a {self.task} dataset"
+
+
+@dataclass(frozen=True)
+class ClassificationSpec(DataSpec):
+    """Each example belongs to one of ``class_names`` (label ``i`` is ``class_names[i]``)."""
+
+    class_names: tuple[str, ...] = ()
+    task: str = field(default="multiclass", init=False)
+
+    def __post_init__(self) -> None:
+        if len(self.class_names) < 2:
+            raise ValueError(f"a classification dataset needs >= 2 classes, got {self.class_names}")
+
+    @classmethod
+    def numbered(cls, input_shape: tuple[int, ...], num_classes: int) -> ClassificationSpec:
+        """Classes without names are called by their number."""
+        return cls(tuple(input_shape), tuple(str(i) for i in range(num_classes)))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def describe(self) -> str:
+        return f"a classification dataset with {self.num_classes} classes"
+
+
+@dataclass(frozen=True)
+class RegressionSpec(DataSpec):
+    """``num_targets`` real values per example.
+
+    ``target_mean``/``target_std``: the datamodule serves standardised targets
+    ``(y - mean) / std``; the task turns outputs back into the target's units for its
+    metrics and predictions.
+    """
+
+    num_targets: int = 1
+    target_mean: float = 0.0
+    target_std: float = 1.0
+    task: str = field(default="regression", init=False)
+
+    def describe(self) -> str:
+        return "a regression dataset"
+
+
+@dataclass(frozen=True)
+class TokenStreamSpec(DataSpec):
+    """A token stream for next-token prediction; ``input_shape`` is ``(num_steps,)``."""
+
+    tokens: tuple[str, ...] = ()
+    task: str = field(default="language_model", init=False)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """One class per vocabulary token (the network's outputs)."""
+        return self.tokens
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.tokens)
+
+    def describe(self) -> str:
+        return f"a text (token stream) dataset with a vocabulary of {len(self.tokens)}"
+
+
+def with_shape(spec: DataSpec, input_shape: tuple[int, ...]) -> DataSpec:
+    """The same spec with another example shape (e.g. after resizing)."""
+    return replace(spec, input_shape=tuple(input_shape))
+
+
+@runtime_checkable
+class TaskData(Protocol):
+    """What a task needs from any ``LightningDataModule`` (streaming, padded or ragged ones
+    included): its spec, and the transforms fitted on training data as plain values.
+
+    ``state_dict`` is saved in every checkpoint by Lightning; :func:`dlzoo.restore.restore`
+    feeds it back with ``load_state_dict``, so prediction applies the training run's scalers,
+    columns, vocabularies and normalisation without reading the training data again.
+    """
+
+    @property
+    def spec(self) -> DataSpec: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None: ...

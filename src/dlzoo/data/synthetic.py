@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from dlzoo.data.base import InMemoryDataModule, Split
-from dlzoo.data.spec import DataSpec
+from dlzoo.data.spec import ClassificationSpec, DataSpec, RegressionSpec
 
 
 class SyntheticDataModule(InMemoryDataModule):
@@ -62,7 +62,7 @@ class SyntheticLinearDataModule(SyntheticDataModule):
 
     @property
     def spec(self) -> DataSpec:
-        return DataSpec("regression", (len(self.weights),), num_targets=1)
+        return RegressionSpec((len(self.weights),))
 
     def generate(self, n: int, gen: torch.Generator, split: str) -> Split:
         x = torch.randn(n, len(self.weights), generator=gen)
@@ -83,7 +83,7 @@ class CurveDataModule(SyntheticDataModule):
 
     @property
     def spec(self) -> DataSpec:
-        return DataSpec("regression", (1,), num_targets=1)
+        return RegressionSpec((1,))
 
     def generate(self, n: int, gen: torch.Generator, split: str) -> Split:
         x = torch.linspace(-1, 1, n) if split == "train" else torch.rand(n, generator=gen) * 2 - 1
@@ -106,7 +106,7 @@ class TwoClustersDataModule(SyntheticDataModule):
 
     @property
     def spec(self) -> DataSpec:
-        return DataSpec("multiclass", (2,), num_classes=2, class_names=self.CLASSES)
+        return ClassificationSpec((2,), self.CLASSES)
 
     def generate(self, n: int, gen: torch.Generator, split: str) -> Split:
         half = n // 2

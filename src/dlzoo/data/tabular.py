@@ -3,51 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
-from dlzoo.data.base import InMemoryDataModule, Split, as_targets
-from dlzoo.data.spec import DataSpec
-from dlzoo.errors import DataError
+from dlzoo.data.base import InMemoryDataModule, Split, class_targets, value_targets
+from dlzoo.data.spec import ClassificationSpec, RegressionSpec
+from dlzoo.errors import ConfigError, DataError
 
 
-def split_and_scale(
-    x: np.ndarray,
-    y: np.ndarray,
-    task: str,
-    test_size: float,
-    val_fraction: float,
-    random_state: int,
-    standardize: bool,
-) -> dict[str, Split]:
-    """The curriculum's split (``train_test_split``, fixed ``random_state``), then a
-    validation part carved from the training part; the scaler sees the training part only."""
+def split_rows(
+    n: int, test_size: float, val_fraction: float, random_state: int
+) -> dict[str, np.ndarray]:
+    """The curriculum's split (``train_test_split``, fixed ``random_state``) of row indices,
+    then a validation part carved from the training part (``val_fraction`` 0: validate on
+    the test split, as the notebooks do)."""
     # imported here: scikit-learn takes ~0.5 s to import and only tabular data needs it
     from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import StandardScaler
 
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=test_size, random_state=random_state
-    )
+    check_split_fractions(test_size, val_fraction)
+    rows = np.arange(n)
+    train, test = train_test_split(rows, test_size=test_size, random_state=random_state)
+    val = test
     if val_fraction > 0:
-        x_train, x_val, y_train, y_val = train_test_split(
-            x_train, y_train, test_size=val_fraction, random_state=random_state
-        )
-    else:  # no separate validation data: validate on the test split, as the notebooks do
-        x_val, y_val = x_test, y_test
-    if standardize:
-        scaler = StandardScaler().fit(x_train)
-        x_train, x_val, x_test = (scaler.transform(a) for a in (x_train, x_val, x_test))
+        train, val = train_test_split(train, test_size=val_fraction, random_state=random_state)
+    return {"train": train, "val": val, "test": test}
 
-    def pack(a: np.ndarray, b: np.ndarray) -> Split:
-        return torch.as_tensor(a, dtype=torch.float32), as_targets(b, task)
 
-    return {
-        "train": pack(x_train, y_train),
-        "val": pack(x_val, y_val),
-        "test": pack(x_test, y_test),
-    }
+def check_split_fractions(test_size: float, val_fraction: float) -> None:
+    if not 0 < test_size < 1:
+        raise ConfigError(f"data.test_size={test_size!r}: must be between 0 and 1 (exclusive)")
+    if not 0 <= val_fraction < 1:
+        raise ConfigError(f"data.val_fraction={val_fraction!r}: must be in [0, 1)")
 
 
 class SklearnTabularDataModule(InMemoryDataModule):
@@ -58,8 +47,11 @@ class SklearnTabularDataModule(InMemoryDataModule):
         val_fraction: fraction of the training part held out for validation; ``0`` validates
             on the test split like the notebooks do.
         random_state: seed of both splits (curriculum: 42).
-        standardize: fit a ``StandardScaler`` on the training part and apply it everywhere.
+        standardize: fit a ``StandardScaler`` on the training part and apply it everywhere;
+            its means and scales are this datamodule's state (saved in checkpoints).
     """
+
+    FEATURES: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -70,10 +62,12 @@ class SklearnTabularDataModule(InMemoryDataModule):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        check_split_fractions(test_size, val_fraction)
         self.test_size = test_size
         self.val_fraction = val_fraction
         self.random_state = random_state
         self.standardize = standardize
+        self._scaler: dict[str, list[float]] = {}
 
     @property
     def validates_on_test(self) -> bool:
@@ -82,27 +76,74 @@ class SklearnTabularDataModule(InMemoryDataModule):
     def raw_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def targets(self, y: np.ndarray) -> torch.Tensor:
+        raise NotImplementedError
+
     def load_splits(self) -> dict[str, Split]:
         x, y = self.raw_arrays()
-        return split_and_scale(
-            x,
-            y,
-            self.spec.task,
-            self.test_size,
-            self.val_fraction,
-            self.random_state,
-            self.standardize,
-        )
+        rows = split_rows(len(x), self.test_size, self.val_fraction, self.random_state)
+        if self.standardize:
+            train = x[rows["train"]].astype(np.float64)
+            scale = train.std(axis=0)
+            self._scaler = {
+                "mean": train.mean(axis=0).tolist(),
+                "scale": np.where(scale > 0, scale, 1.0).tolist(),
+            }
+        return {split: (self.scale(x[idx]), self.targets(y[idx])) for split, idx in rows.items()}
+
+    def scale(self, x: np.ndarray) -> torch.Tensor:
+        state = self._scaler or self.restored_state.get("scaler") or {}
+        if state:
+            x = (x - np.asarray(state["mean"])) / np.asarray(state["scale"])
+        return torch.as_tensor(x, dtype=torch.float32)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"features": list(self.FEATURES), "scaler": dict(self._scaler)}
+
+    def rows_from_frame(self, frame: pd.DataFrame) -> torch.Tensor:
+        """New feature rows, scaled like the training data: columns matched by name (in
+        any order) when the CSV has a header of feature names, else taken in order."""
+        if self.standardize and not (self._scaler or self.restored_state.get("scaler")):
+            raise DataError("this checkpoint holds no fitted scaler; retrain with this dlzoo")
+        names = list(self.FEATURES)
+        if set(names) <= set(frame.columns):
+            x = frame[names]
+        elif len(frame.columns) == len(names) and not set(frame.columns) & set(names):
+            x = frame
+        else:
+            missing = [c for c in names if c not in frame.columns]
+            raise DataError(
+                f"the CSV lacks feature columns {missing}; the model takes {len(names)} "
+                f"features: {', '.join(names)}"
+            )
+        return self.scale(numeric_matrix(x))
+
+
+def numeric_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The frame as float64, or an error naming the columns that are not numbers."""
+    bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if bad:
+        raise DataError(f"columns {bad} hold values that are not numbers")
+    return frame.to_numpy(dtype=np.float64)
 
 
 class IrisDataModule(SklearnTabularDataModule):
     """Fisher's Iris: 150 flowers, 4 measurements, 3 species (ships with scikit-learn)."""
 
     CLASSES = ("setosa", "versicolor", "virginica")
+    FEATURES = (
+        "sepal length (cm)",
+        "sepal width (cm)",
+        "petal length (cm)",
+        "petal width (cm)",
+    )
 
     @property
-    def spec(self) -> DataSpec:
-        return DataSpec("multiclass", (4,), num_classes=3, class_names=self.CLASSES)
+    def spec(self) -> ClassificationSpec:
+        return ClassificationSpec((4,), self.CLASSES)
+
+    def targets(self, y: np.ndarray) -> torch.Tensor:
+        return class_targets(y)
 
     def raw_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.datasets import load_iris
@@ -123,9 +164,23 @@ class CaliforniaHousingDataModule(SklearnTabularDataModule):
         self.data_dir = data_dir
         self.download = download
 
+    FEATURES = (
+        "MedInc",
+        "HouseAge",
+        "AveRooms",
+        "AveBedrms",
+        "Population",
+        "AveOccup",
+        "Latitude",
+        "Longitude",
+    )
+
     @property
-    def spec(self) -> DataSpec:
-        return DataSpec("regression", (8,), num_targets=1)
+    def spec(self) -> RegressionSpec:
+        return RegressionSpec((8,))
+
+    def targets(self, y: np.ndarray) -> torch.Tensor:
+        return value_targets(y)
 
     def raw_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.datasets import fetch_california_housing

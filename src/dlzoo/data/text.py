@@ -6,13 +6,14 @@ import hashlib
 import logging
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from dlzoo.data.base import SPLITS, InMemoryDataModule, Split, resolve_batch_size
-from dlzoo.data.sequences import SAMPLINGS, SequenceBatches
-from dlzoo.data.spec import DataSpec
+from dlzoo.data.batches import SAMPLINGS, SequenceBatches
+from dlzoo.data.spec import TokenStreamSpec
 from dlzoo.data.vocab import Vocab, preprocess, tokenize
 from dlzoo.errors import ConfigError, DataError
 
@@ -91,8 +92,9 @@ class TextDataModule(InMemoryDataModule):
         sample_prefix: prefix of the text sample generated after each validation epoch
             (``null``: no sample).
         sample_tokens: how many tokens that sample continues the prefix by.
-        gradient_clip_val: the clipping norm text models usually need; the trainer config
-            reads it as the default of ``trainer.gradient_clip_val``.
+
+    The vocabulary is this datamodule's fitted state: saved in checkpoints, so text
+    generation needs no data.
     """
 
     def __init__(
@@ -107,7 +109,6 @@ class TextDataModule(InMemoryDataModule):
         max_tokens: int | None = None,
         sample_prefix: str | None = None,
         sample_tokens: int = 50,
-        gradient_clip_val: float | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -136,7 +137,6 @@ class TextDataModule(InMemoryDataModule):
         self.max_tokens = max_tokens
         self.sample_prefix = sample_prefix
         self.sample_tokens = sample_tokens
-        self.gradient_clip_val = gradient_clip_val
         self.source = ""
         self._vocab: Vocab | None = None
         self.corpora: dict[str, Tensor] = {}
@@ -173,6 +173,8 @@ class TextDataModule(InMemoryDataModule):
     def vocab(self) -> Vocab:
         """d2l's fixed 28-token alphabet for ``letters`` + ``char`` (known without reading the
         text); otherwise built from the training part of the text."""
+        if self._vocab is None and self.restored_state.get("tokens"):
+            self._vocab = Vocab.from_dict({"tokens": list(self.restored_state["tokens"])})
         if self._vocab is None:
             if self.preprocessing == "letters" and self.tokenizer == "char":
                 self._vocab = Vocab.letters()
@@ -181,13 +183,11 @@ class TextDataModule(InMemoryDataModule):
         return self._vocab
 
     @property
-    def spec(self) -> DataSpec:
-        return DataSpec(
-            "language_model",
-            (self.num_steps,),
-            num_classes=len(self.vocab),
-            class_names=self.vocab.tokens,
-        )
+    def spec(self) -> TokenStreamSpec:
+        return TokenStreamSpec((self.num_steps,), tuple(self.vocab.tokens))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"tokens": list(self.vocab.tokens)}
 
     def load_splits(self) -> dict[str, Split]:
         parts = self._token_parts()
@@ -208,7 +208,7 @@ class TextDataModule(InMemoryDataModule):
         rank, world = self._world()
         tokens = self.corpora[split]
         windows = max((len(tokens) - 1) // self.num_steps, 1)
-        return SequenceBatches(
+        loader = SequenceBatches(
             tokens,
             num_steps=self.num_steps,
             batch_size=resolve_batch_size(batch_size, windows),
@@ -219,6 +219,7 @@ class TextDataModule(InMemoryDataModule):
             world_size=world,
             split=split,
         )
+        return self.follow_trainer_epochs(loader) if train else loader
 
 
 class TimeMachineDataModule(TextDataModule):

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
+from dlzoo import lightning_internals as internals
 from dlzoo.errors import ConfigError, TrainingDiverged, TrainingInterrupted
 
 log = logging.getLogger(__name__)
@@ -211,8 +212,7 @@ class TrainingGuard(Callback):
         ``on_train_batch_end``: the resumed run continues after this step, so they would be
         missing from the curves otherwise. (Lightning internals; skipped if they change.)"""
         try:
-            trainer._logger_connector.on_batch_end()
-            trainer._logger_connector.update_train_step_metrics()
+            internals.flush_step_logs(trainer)
         except Exception as err:
             log.warning("could not log the last step before stopping (%s)", err)
 
@@ -320,9 +320,7 @@ class RestoreLoaderPosition(Callback):
     first batch is drawn, is still in time."""
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        fit_loop = trainer.fit_loop
-        if getattr(fit_loop, "_combined_loader_states_to_load", None):
-            fit_loop._load_combined_loader_states()
+        internals.apply_pending_loader_state(trainer)
 
 
 class TrainEpochAggregates(Callback):
@@ -357,41 +355,23 @@ class TrainEpochAggregates(Callback):
             if isinstance(m, Metric) and name.startswith("train")
         }
 
-    @staticmethod
-    def _sum_states(metric: Any) -> list[str]:
-        from torchmetrics.utilities.data import dim_zero_sum
-
-        return [
-            s
-            for s, fx in metric._reductions.items()
-            if fx in (dim_zero_sum, torch.sum) and isinstance(getattr(metric, s), torch.Tensor)
-        ]
-
     def state_dict(self) -> dict[str, Any]:
         if self._trainer is None:
             return {}
         try:
-            from lightning.pytorch.trainer.connectors.logger_connector.result import (
-                _ResultMetric,
-            )
-
-            logged = {}
-            for key, rm in self._trainer.fit_loop.epoch_loop._results.items():
-                if (
-                    isinstance(rm, _ResultMetric)
-                    and rm.is_tensor
-                    and rm.meta.on_epoch
-                    and rm.meta.is_mean_reduction
-                ):
-                    logged[key] = {
-                        "value": rm.value.detach().cpu().clone(),
-                        "count": rm.cumulated_batch_size.detach().cpu().clone(),
-                    }
+            logged = {
+                key: {
+                    "value": rm.value.detach().cpu().clone(),
+                    "count": rm.cumulated_batch_size.detach().cpu().clone(),
+                }
+                for key, rm in internals.running_epoch_means(self._trainer).items()
+            }
             metrics = {
                 name: {
-                    "updates": int(m._update_count),
+                    "updates": internals.metric_update_count(m),
                     "states": {
-                        s: getattr(m, s).detach().cpu().clone() for s in self._sum_states(m)
+                        s: getattr(m, s).detach().cpu().clone()
+                        for s in internals.metric_sum_states(m)
                     },
                 }
                 for name, m in self._train_metrics().items()
@@ -416,7 +396,7 @@ class TrainEpochAggregates(Callback):
         if not pending or batch_idx == 0:  # resumed at an epoch start: nothing to carry
             return
         try:
-            results = trainer.fit_loop.epoch_loop._results
+            results = internals.running_epoch_means(trainer)
             for key, saved in pending.get("logged", {}).items():
                 rm = results.get(key)
                 if rm is None:
@@ -433,7 +413,6 @@ class TrainEpochAggregates(Callback):
                 for s, value in saved["states"].items():
                     now = getattr(metric, s)
                     setattr(metric, s, now + value.to(now.device, now.dtype))
-                metric._update_count += saved["updates"]
-                metric._computed = None
+                internals.add_metric_updates(metric, saved["updates"])
         except Exception as err:
             log.warning("cannot restore the running training averages (%s)", err)

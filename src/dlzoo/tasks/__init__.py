@@ -1,16 +1,24 @@
-"""LightningModules, one per task."""
+"""Task types, one file each, registered by name (:mod:`dlzoo.tasks.registry`).
 
-from dlzoo.tasks.base import SupervisedTask
+Importing this package registers every built-in task type.
+"""
+
+from dlzoo.tasks.base import StepOutput, Task
+from dlzoo.tasks.binary import BinaryTask
 from dlzoo.tasks.language_model import LanguageModelTask
-from dlzoo.tasks.supervised import TASK_CLASSES, BinaryTask, MulticlassTask, RegressionTask
-
-TASK_CLASSES[LanguageModelTask.task] = LanguageModelTask
+from dlzoo.tasks.multiclass import MulticlassTask
+from dlzoo.tasks.registry import choose_task, register, task_class, task_names
+from dlzoo.tasks.regression import RegressionTask
 
 __all__ = [
-    "TASK_CLASSES",
     "BinaryTask",
     "LanguageModelTask",
     "MulticlassTask",
     "RegressionTask",
-    "SupervisedTask",
+    "StepOutput",
+    "Task",
+    "choose_task",
+    "register",
+    "task_class",
+    "task_names",
 ]

@@ -1,4 +1,4 @@
-"""The language-modelling task: next-token cross-entropy, perplexity, generated samples."""
+"""Language modelling: next-token cross-entropy, perplexity, a generated sample per epoch."""
 
 from __future__ import annotations
 
@@ -11,15 +11,14 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor
 from torchmetrics import Metric, MetricCollection
 
+from dlzoo.data.spec import DataSpec, TokenStreamSpec
 from dlzoo.data.vocab import Vocab
 from dlzoo.generation import generate
 from dlzoo.models.rnn import State, detach_state
-from dlzoo.tasks.base import SupervisedTask
+from dlzoo.tasks.base import StepOutput, Task
+from dlzoo.tasks.registry import register
 
 log = logging.getLogger(__name__)
-
-#: where the vocabulary is stored in a checkpoint (a plain ``{"tokens": [...]}``)
-VOCAB_KEY = "dlzoo_vocab"
 
 
 class Perplexity(Metric):
@@ -43,19 +42,21 @@ class Perplexity(Metric):
         return torch.exp(self.nll / self.count.clamp(min=1)).float()
 
 
-class LanguageModelTask(SupervisedTask):
+@register
+class LanguageModelTask(Task):
     """Trains a language model ``logits, state = net(tokens, state)`` on ``(x, y)`` windows.
 
     Batches of sequential sampling, ``(x, y, continues)``, carry the recurrent state (detached:
     truncated backpropagation through time) from one batch to the next while ``continues``
-    is true; every other batch starts from a fresh state. ``class_names`` are the vocabulary's
-    tokens. After each validation epoch a sample continuing the datamodule's
-    ``sample_prefix`` is logged to TensorBoard as text.
+    is true; every other batch starts from a fresh state. After each validation epoch a
+    sample continuing the datamodule's ``sample_prefix`` is logged to TensorBoard as text.
     """
 
     task = "language_model"
+    spec_type = TokenStreamSpec
     monitor = "val/perplexity"
     monitor_mode = "min"
+    fitting_models = "rnn, gru, lstm, rnn_scratch or transformer_lm"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -63,43 +64,30 @@ class LanguageModelTask(SupervisedTask):
         self._states: dict[str, State] = {}
         self.last_sample: str | None = None
 
+    @classmethod
+    def num_outputs(cls, spec: DataSpec) -> int:
+        assert isinstance(spec, TokenStreamSpec)
+        return spec.num_classes  # one logit per vocabulary token
+
     def make_metrics(self) -> MetricCollection:
         return MetricCollection({"perplexity": Perplexity()})
-
-    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        return F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1))
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:  # type: ignore[override]
         return self.net(x, state)
 
-    def _step(self, batch: tuple[Tensor, ...], stage: str, metrics: MetricCollection) -> Tensor:
+    def shared_step(self, batch: tuple[Any, ...], stage: str) -> StepOutput:
         x, y = batch[0], batch[1]
         carry = len(batch) > 2 and bool(batch[2])
-        state = self._states.get(stage) if carry else None
-        logits, state = self(x, state)
+        logits, state = self(x, self._states.get(stage) if carry else None)
         self._states[stage] = detach_state(state)
-        loss = self.loss(logits, y)
-        metrics.update(logits.detach(), y)
-        on_step = stage == "train"
-        self.log(
-            f"{stage}/loss",
-            loss,
-            on_step=on_step,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=y.numel(),
-        )
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True)
-        return loss
-
-    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
-        return self._step(batch, "train", self.train_metrics)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        return StepOutput(loss, logits.detach(), y, y.numel())
 
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
         x = batch[0] if isinstance(batch, list | tuple) else batch
         return self(x)[0].softmax(dim=-1)
 
-    # -- samples and the vocabulary in checkpoints ---------------------------------------------
+    # -- a sample after every validation epoch ---------------------------------------------
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return
@@ -117,6 +105,3 @@ class LanguageModelTask(SupervisedTask):
         for logger in self.trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_text("val/sample", self.last_sample, self.global_step)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint[VOCAB_KEY] = self.vocab.to_dict()

@@ -12,6 +12,8 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from dlzoo.lightning_internals import tensorboard_file_writer
+
 METRICS_FILE = "metrics.json"
 
 
@@ -71,7 +73,7 @@ def log_hparams_with_metrics(
     params = flat_hparams(cfg)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            writer = logger.experiment._get_file_writer()
+            writer = tensorboard_file_writer(logger.experiment)
             for summary in hparams(params, finite):
                 writer.add_summary(summary)
             logger.experiment.flush()

@@ -31,7 +31,11 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from dlzoo.builders import DATA_META_KEYS
+from dlzoo.data.base import check_global_batch_size
 from dlzoo.errors import ConfigError
+from dlzoo.lightning_internals import ACCELERATORS, PRECISIONS
+from dlzoo.tasks import task_names
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +92,14 @@ GROUP_KEYS = (
 #: keys Hydra's instantiate reads itself
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 #: keys of a group node that describe it rather than being constructor arguments
-META_KEYS = {"data": {"name"}, "callbacks": {"enabled"}, "logger": {"enabled"}}
+META_KEYS = {"data": set(DATA_META_KEYS), "callbacks": {"enabled"}, "logger": {"enabled"}}
 #: keys ``conf/model/*.yaml`` may hold besides ``net``/``init``
 MODEL_KEYS = {"name", "tasks", "task", "input", "min_input_size", "channels_last", "net", "init"}
 
 
 def _known_tasks() -> list[str]:
-    """Task names with a LightningModule (``dlzoo.tasks.TASK_CLASSES``; features may add)."""
-    from dlzoo.tasks import TASK_CLASSES
-
-    return sorted(TASK_CLASSES)
+    """The registered task types (``dlzoo.tasks.registry``)."""
+    return task_names()
 
 
 #: the annotations of :class:`TrainSchema` in words
@@ -260,23 +262,6 @@ class Rule:
     allowed: str
 
 
-PRECISIONS = (
-    "32-true",
-    "32",
-    "64-true",
-    "64",
-    "16-mixed",
-    "16",
-    "bf16-mixed",
-    "bf16",
-    "16-true",
-    "bf16-true",
-    "transformer-engine",
-    "transformer-engine-float16",
-    "auto",  # dlzoo's: bf16-mixed on a CUDA GPU with bfloat16, else 32-true
-)
-ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
-
 RULES: tuple[Rule, ...] = (
     Rule("optimizer.lr", lambda v: _number(v) and v > 0, "a number > 0"),
     Rule("optimizer.weight_decay", lambda v: _number(v) and v >= 0, "a number >= 0"),
@@ -300,7 +285,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "model.tasks",
         lambda v: all(t in _known_tasks() for t in v),
-        "a list drawn from the registered tasks (dlzoo.tasks.TASK_CLASSES)",
+        f"a list drawn from the registered tasks ({', '.join(task_names())})",
     ),
     Rule("model.input", lambda v: v in ("any", "image"), "'any' or 'image'"),
     Rule("model.min_input_size", lambda v: _int(v) and v >= 1, "an integer >= 1"),
@@ -425,12 +410,11 @@ def combination_errors(cfg: DictConfig) -> list[str]:
     strategy = str(trainer.get("strategy", "") or "")
     batch = _select(cfg, "data.batch_size")
     world = _world_size(trainer) if isinstance(trainer, DictConfig) else None
-    if "ddp" in strategy and world and _int(batch) and batch >= 1 and batch % world:
-        errors.append(
-            f"data.batch_size={batch} with trainer.devices x trainer.num_nodes = {world} "
-            f"processes: the global batch size must be divisible by the number of processes "
-            f"(each takes batch_size / {world}); use e.g. {batch - batch % world or world}"
-        )
+    if "ddp" in strategy and world and _int(batch) and batch >= 1:
+        try:
+            check_global_batch_size(batch, world)
+        except ConfigError as err:
+            errors.append(f"{err} (trainer.devices x trainer.num_nodes = {world})")
     accelerator = trainer.get("accelerator")
     if accelerator in ("gpu", "cuda"):
         import torch
@@ -464,17 +448,19 @@ def combination_errors(cfg: DictConfig) -> list[str]:
             "scheduler=onecycle with trainer.max_epochs=-1: one-cycle needs a known number of "
             "steps; set trainer.max_epochs, trainer.max_steps or scheduler.scheduler.total_steps"
         )
-    resize, min_size = _select(cfg, "data.resize"), _select(cfg, "model.min_input_size")
-    if _int(resize) and _int(min_size) and resize < min_size:
-        errors.append(
-            f"data.resize={resize}: model={_select(cfg, 'model.name')} needs images of at "
-            f"least {min_size}x{min_size}; allowed: data.resize >= {min_size}"
-        )
-    task, tasks = _select(cfg, "model.task"), _select(cfg, "model.tasks")
-    if task is not None and tasks is not None and task not in tasks:
-        errors.append(
-            f"model.task={task!r}: model={_select(cfg, 'model.name')} supports {list(tasks)}"
-        )
+    steps = _select(cfg, "speed.steps_per_call")
+    if _int(steps) and steps > 1:
+        clip, accumulate = trainer.get("gradient_clip_val"), trainer.get("accumulate_grad_batches")
+        for key, value, bad in (
+            ("trainer.gradient_clip_val", clip, bool(clip)),
+            ("trainer.accumulate_grad_batches", accumulate, _int(accumulate) and accumulate > 1),
+            ("trainer.strategy", strategy, "ddp" in strategy),
+        ):
+            if bad:
+                errors.append(
+                    f"speed.steps_per_call={steps} does not support {key}={value}: set "
+                    f"speed.steps_per_call=1"
+                )
     resume, ckpt = cfg.get("resume"), cfg.get("ckpt_path")
     if resume not in (None, False) and ckpt:
         errors.append(

@@ -1,0 +1,130 @@
+"""Every use of Lightning's (and torchmetrics') private API, in one place.
+
+dlzoo needs a few things Lightning has no public API for: knowing whether this step is one
+the loggers write, stepping an optimizer without Lightning's per-step hooks, applying a
+training loader's saved position, carrying running epoch sums across a resume. Each is a
+small function here; ``tests/test_lightning_internals.py`` fails loudly when an upgrade of
+Lightning removes or renames any of them (``pyproject.toml`` pins the minor versions tested).
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.plugins.precision import Precision
+from torch import Tensor
+
+#: Lightning's accepted ``trainer.precision`` values, plus dlzoo's ``auto``
+PRECISIONS: tuple[str, ...]
+#: Lightning's accelerator names, plus its ``auto`` and ``gpu`` aliases
+ACCELERATORS: tuple[str, ...]
+
+
+def _precisions() -> tuple[str, ...]:
+    from lightning.fabric.plugins.precision import precision as fabric_precision
+
+    names: list[str] = []
+    for alias in ("_PRECISION_INPUT_STR", "_PRECISION_INPUT_STR_ALIAS", "_PRECISION_INPUT_INT"):
+        names += [str(v) for v in typing.get_args(getattr(fabric_precision, alias))]
+    return (*dict.fromkeys(names), "auto")
+
+
+def _accelerators() -> tuple[str, ...]:
+    from lightning.pytorch.accelerators import AcceleratorRegistry
+
+    return ("auto", "gpu", *sorted(AcceleratorRegistry.available_accelerators()))
+
+
+PRECISIONS = _precisions()
+ACCELERATORS = _accelerators()
+
+
+# -- logging -----------------------------------------------------------------------------
+def should_update_logs(trainer: L.Trainer) -> bool:
+    """True on the steps whose logged values the loggers write (``log_every_n_steps``)."""
+    return bool(trainer._logger_connector.should_update_logs)
+
+
+def flush_step_logs(trainer: L.Trainer) -> None:
+    """Send this step's logged values to the loggers now, as Lightning does right after
+    ``on_train_batch_end`` (for a run about to stop inside that hook)."""
+    trainer._logger_connector.on_batch_end()
+    trainer._logger_connector.update_train_step_metrics()
+
+
+def tensorboard_file_writer(experiment: Any) -> Any:
+    """The ``FileWriter`` behind a ``SummaryWriter`` (to write raw summaries: HPARAMS)."""
+    return experiment._get_file_writer()
+
+
+# -- optimizer steps -----------------------------------------------------------------------
+def is_full_precision(trainer: L.Trainer) -> bool:
+    return type(trainer.precision_plugin) is Precision
+
+
+def can_step_bare(optimizer: Any) -> bool:
+    return hasattr(optimizer, "_on_before_step") and hasattr(optimizer, "_on_after_step")
+
+
+def bare_optimizer_step(optimizer: Any, loss: Tensor) -> None:
+    """zero_grad, backward and step on a ``LightningOptimizer``'s inner optimizer, keeping
+    ``trainer.global_step`` counting (its before/after hooks) without the per-step hooks."""
+    optimizer.optimizer.zero_grad()
+    loss.backward()
+    optimizer._on_before_step()
+    optimizer.optimizer.step()
+    optimizer._on_after_step()
+
+
+# -- the training loader -----------------------------------------------------------------
+def train_loader_steps_per_epoch(trainer: L.Trainer) -> int | None:
+    """``steps_per_epoch`` of the training loader Lightning set up, if it has one."""
+    loader = trainer.fit_loop._combined_loader
+    value = getattr(getattr(loader, "iterables", None), "steps_per_epoch", None)
+    return None if value is None else int(value)
+
+
+def apply_pending_loader_state(trainer: L.Trainer) -> None:
+    """Apply a resumed training loader's saved position if Lightning has not yet."""
+    fit_loop = trainer.fit_loop
+    if fit_loop._combined_loader_states_to_load:
+        fit_loop._load_combined_loader_states()
+
+
+# -- running epoch sums ------------------------------------------------------------------
+def running_epoch_means(trainer: L.Trainer) -> dict[str, Any]:
+    """The running ``self.log(..., on_epoch=True)`` means of the training epoch, by key."""
+    from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultMetric
+
+    return {
+        key: rm
+        for key, rm in trainer.fit_loop.epoch_loop._results.items()
+        if isinstance(rm, _ResultMetric)
+        and rm.is_tensor
+        and rm.meta.on_epoch
+        and rm.meta.is_mean_reduction
+    }
+
+
+def metric_sum_states(metric: Any) -> list[str]:
+    """Names of a torchmetrics ``Metric``'s tensor states reduced by summing."""
+    import torch
+    from torchmetrics.utilities.data import dim_zero_sum
+
+    return [
+        s
+        for s, fx in metric._reductions.items()
+        if fx in (dim_zero_sum, torch.sum) and isinstance(getattr(metric, s), Tensor)
+    ]
+
+
+def metric_update_count(metric: Any) -> int:
+    return int(metric._update_count)
+
+
+def add_metric_updates(metric: Any, updates: int) -> None:
+    """Count ``updates`` more updates and drop the cached result (after adding states)."""
+    metric._update_count += updates
+    metric._computed = None

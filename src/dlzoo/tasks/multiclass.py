@@ -1,0 +1,57 @@
+"""Multiclass classification: softmax cross-entropy over one logit per class; accuracy."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy
+
+from dlzoo.data.spec import ClassificationSpec, DataSpec
+from dlzoo.tasks.base import StepOutput, Task
+from dlzoo.tasks.registry import register
+
+
+def top_k(probs: Tensor, names: tuple[str, ...], k: int) -> list[list[tuple[str, float]]]:
+    """Per row, the ``k`` most probable classes as (name, probability)."""
+    values, idx = probs.topk(min(k, probs.shape[1]), dim=1)
+
+    def label(i: int) -> str:
+        return names[i] if i < len(names) else str(i)
+
+    return [
+        [(label(i), float(v)) for v, i in zip(vs, ix, strict=True)]
+        for vs, ix in zip(values.tolist(), idx.tolist(), strict=True)
+    ]
+
+
+@register
+class MulticlassTask(Task):
+    """Logits for each of ``spec.class_names``; predictions are the top classes with their
+    probabilities."""
+
+    task = "multiclass"
+    spec_type = ClassificationSpec
+    monitor = "val/acc"
+    monitor_mode = "max"
+    supports_steps_per_call = True
+    fitting_models = "softmax_regression or mlp (and the CNNs for images)"
+
+    @classmethod
+    def num_outputs(cls, spec: DataSpec) -> int:
+        assert isinstance(spec, ClassificationSpec)
+        return spec.num_classes
+
+    def make_metrics(self) -> MetricCollection:
+        return MetricCollection({"acc": MulticlassAccuracy(len(self.class_names), average="micro")})
+
+    def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> StepOutput:
+        x, y = batch[0], batch[1]
+        outputs = self(x)
+        return StepOutput(F.cross_entropy(outputs, y), outputs.detach(), y, len(x))
+
+    def predict_outputs(self, outputs: Tensor) -> Tensor:
+        return outputs.softmax(dim=-1)
+
+    def readable(self, outputs: Tensor, k: int = 3) -> list[list[tuple[str, float]]]:
+        return top_k(outputs, self.class_names, k)

@@ -1,0 +1,118 @@
+"""The private Lightning (and torchmetrics) API dlzoo relies on, checked on a real fit.
+
+Each function of :mod:`dlzoo.lightning_internals` is exercised on the objects Lightning
+really builds. A Lightning upgrade that renames or removes any of them fails here, loudly,
+instead of degrading a run into a logged warning.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+from torchmetrics.classification import MulticlassAccuracy
+
+from dlzoo import lightning_internals as internals
+from dlzoo.data.tabular import IrisDataModule
+from dlzoo.models.mlp import MLP
+from dlzoo.tasks import MulticlassTask
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "dlzoo"
+
+
+class LogsAMean(MulticlassTask):
+    """Also logs a plain tensor with an epoch mean (what ``running_epoch_means`` reads)."""
+
+    def training_step(self, batch, batch_idx):  # type: ignore[no-untyped-def]
+        loss = super().training_step(batch, batch_idx)
+        self.log("probe", loss.detach(), on_step=False, on_epoch=True)
+        return loss
+
+
+class Probe(Callback):
+    def __init__(self) -> None:
+        self.seen: dict[str, object] = {}
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        internals.apply_pending_loader_state(trainer)
+        self.seen["steps_per_epoch"] = internals.train_loader_steps_per_epoch(trainer)
+        self.seen["full_precision"] = internals.is_full_precision(trainer)
+        self.seen["bare"] = internals.can_step_bare(module.optimizers())
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+        self.seen.setdefault("updates", []).append(internals.should_update_logs(trainer))  # type: ignore[union-attr]
+        if batch_idx == 1:
+            self.seen["means"] = sorted(internals.running_epoch_means(trainer))
+            internals.flush_step_logs(trainer)
+
+
+def test_every_internal_works_on_a_real_fit(tmp_path: Path) -> None:
+    dm = IrisDataModule(batch_size=16)
+    spec = dm.spec
+    task = LogsAMean(MLP([4], 3, hidden_sizes=[8]), lambda p: torch.optim.SGD(p, lr=0.1), spec=spec)
+    probe = Probe()
+    trainer = L.Trainer(
+        max_epochs=1,
+        callbacks=[probe],
+        logger=L.pytorch.loggers.TensorBoardLogger(tmp_path),
+        log_every_n_steps=2,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(task, datamodule=dm)
+    assert probe.seen["steps_per_epoch"] == 7  # 108 training rows in batches of 16
+    assert probe.seen["full_precision"] is True and probe.seen["bare"] is True
+    assert probe.seen["updates"][:4] == [False, True, False, True]  # log_every_n_steps=2
+    assert probe.seen["means"] == ["training_step.probe"]
+    writer = internals.tensorboard_file_writer(trainer.logger.experiment)
+    assert hasattr(writer, "add_summary")
+
+
+def test_metric_internals() -> None:
+    metric = MulticlassAccuracy(3, average="micro")
+    metric.update(torch.tensor([0, 1, 2]), torch.tensor([0, 1, 1]))
+    assert internals.metric_update_count(metric) == 1
+    assert set(internals.metric_sum_states(metric)) >= {"tp", "fn"}
+    internals.add_metric_updates(metric, 2)
+    assert internals.metric_update_count(metric) == 3
+
+
+def test_bare_optimizer_step_counts_global_steps() -> None:
+    dm = IrisDataModule(batch_size=16)
+    task = MulticlassTask(
+        MLP([4], 3, hidden_sizes=[8]), lambda p: torch.optim.SGD(p, lr=0.1), spec=dm.spec
+    )
+    from dlzoo.tasks.steps_per_call import StepsPerCall
+
+    StepsPerCall(3).attach(task)
+    dm.steps_per_call = 3
+    trainer = L.Trainer(
+        max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False
+    )
+    trainer.fit(task, datamodule=dm)
+    assert trainer.global_step == 7  # 7 optimizer steps (batches of 16) in 3 calls
+
+
+def test_lists_come_from_lightning() -> None:
+    assert {"32-true", "bf16-mixed", "16-mixed", "auto"} <= set(internals.PRECISIONS)
+    assert {"auto", "cpu", "gpu", "cuda"} <= set(internals.ACCELERATORS)
+
+
+def test_no_private_lightning_api_elsewhere() -> None:
+    """Private attribute access on Lightning/torchmetrics objects lives in one module."""
+    private = re.compile(
+        r"_logger_connector|fit_loop\._|\._results\b|_ResultMetric|\._update_count|_reductions\b"
+        r"|\._computed\b|_get_file_writer|_on_before_step|_on_after_step|_combined_loader"
+    )
+    offenders = [
+        f"{path.relative_to(SRC)}:{n}: {line.strip()}"
+        for path in SRC.rglob("*.py")
+        if path.name != "lightning_internals.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if private.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert not offenders, "\n".join(offenders)
