@@ -1,18 +1,16 @@
 """Speed options: several optimizer steps per call, training metrics off, data preprocessed
-once; the benchmark's report."""
+once; precision, data on the device, memory format (the benchmarks: test_benchmarks.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 from omegaconf import DictConfig
 
-from dlzoo import benchmark
 from dlzoo.builders import build_datamodule
 from dlzoo.errors import ConfigError
 from dlzoo.train import train
@@ -127,68 +125,6 @@ def test_preprocessing_once_serves_the_same_batches(make_cfg: Callable[..., Dict
         assert torch.equal(fast_y, y)
 
 
-def test_benchmark_report_checks_the_targets() -> None:
-    def res(per_epoch: float, accs: list[float], epoch: float | None = None) -> dict:
-        times = [epoch or per_epoch] * len(accs)
-        return {
-            "per_epoch_s": per_epoch,
-            "epoch_times_s": times,
-            "test_acc": accs,
-            "final_test_acc": accs[-1],
-            "time_to_target_s": benchmark.time_to_target(times, accs, 0.89),
-            "peak_rss_mib": 100,
-        }
-
-    results = {
-        "softmax": {
-            "curriculum": res(7.0, [0.8]),
-            "hand": res(0.4, [0.8]),
-            "dlzoo": res(0.5, [0.8]),
-        },
-        "mlp": {"hand": res(1.0, [0.88, 0.9]), "dlzoo": res(1.2, [0.88, 0.9])},
-    }
-    lines = benchmark.check_targets(results)
-    assert lines == [
-        "- NOT met: MLP 784-512-256-10 [dlzoo experiment=mlp_fast]: dlzoo s/epoch ÷ "
-        "hand-written = 1.20 (target ≤ 1.15)",
-        "- met: softmax regression [dlzoo speed.steps_per_call=32]: dlzoo s/epoch ÷ "
-        "hand-written = 1.25 (target ≤ 1.5)",
-        "- met: softmax regression [dlzoo speed.steps_per_call=32]: curriculum s/epoch ÷ "
-        "dlzoo = 14.0 (target ≥ 10)",
-        "- NOT met: MLP 784-512-256-10 [dlzoo experiment=mlp_fast]: time to 0.89 test "
-        "accuracy, dlzoo 2.4 s vs "
-        "hand-written 2.0 s (target ≤ hand × 1.15)",
-    ]
-    results["mlp_defaults"] = {
-        "hand": res(1.0, [0.88, 0.9]),
-        "lightning": res(1.047, [0.88, 0.9]),
-        "dlzoo": res(1.235, [0.88, 0.9]),
-    }
-    text = benchmark.render(
-        results, {"import_dlzoo_train_s": 3, "debug_fdr_wall_s": 9}, "cmd", False, []
-    )
-    assert "| softmax regression | 64 |" in text and "no GPU" in text
-    # 235 steps per epoch: 0.047 s and 0.235 s more per epoch are 0.20 and 1.00 ms per step
-    assert "takes 1.05 s per epoch, 1.05× the hand-written loop: 0.20 ms more" in text
-    assert "dlzoo's defaults take 1.00 ms more per step" in text
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["--setups", "mlp,resnet"], "unknown ['resnet']"),
-        (["--render-from", "no/such/benchmarks.json"], "no such file"),
-    ],
-)
-def test_benchmark_refuses_bad_arguments(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        benchmark.main(argv)
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
-
-
 def test_training_metrics_skip_the_per_step_label_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """torchmetrics' label check calls ``torch.unique`` (a host sync on a GPU) on every update
     of a binary accuracy; training metrics skip it (labels are checked when the data is
@@ -209,27 +145,6 @@ def test_training_metrics_skip_the_per_step_label_check(monkeypatch: pytest.Monk
     task.train_metrics.update(out.preds, out.targets)
     with pytest.raises(AssertionError, match="torch.unique called"):
         task.val_metrics.update(out.preds, out.targets)
-
-
-def test_benchmark_alternates_rounds_and_keeps_each_pipelines_faster_run(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    calls: list[str] = []
-    seconds = iter([1.0, 1.3, 1.2, 0.9, 1.1, 1.4])  # hand, lightning, dlzoo, then again
-
-    def fake_run(pipeline: str, key: str, data_dir: str, epochs: int) -> dict:
-        calls.append(pipeline)
-        return {"per_epoch_s": next(seconds), "pipeline_run": len(calls)}
-
-    monkeypatch.setattr(benchmark, "run_pipeline", fake_run)
-    pipelines = ["curriculum", "hand", "lightning", "dlzoo"]
-    results = benchmark.run_setup("mlp_defaults", "unused", 2, pipelines)
-    assert calls == ["hand", "lightning", "dlzoo"] * 2  # no curriculum loop for this row
-    assert results["hand"]["per_epoch_s"] == 0.9 and results["hand"]["pipeline_run"] == 4
-    assert results["lightning"]["per_epoch_s"] == 1.1
-    assert results["dlzoo"]["per_epoch_s"] == 1.2 and results["dlzoo"]["pipeline_run"] == 3
-    assert results["hand"]["per_epoch_rounds_s"] == [1.0, 0.9]
-    assert results["dlzoo"]["per_epoch_rounds_s"] == [1.2, 1.4]
 
 
 @pytest.mark.parametrize(("value", "expected"), [("auto", "auto"), ("false", False)])
@@ -307,61 +222,3 @@ def test_channels_last_defaults_to_the_model_configs_choice(
         assert all(channels_last)
     elif conv_weights:
         assert not all(channels_last)
-
-
-def memory_format_table() -> dict[str, float]:
-    """model -> NHWC / NCHW step-time ratio, from docs/memory_format.md."""
-    text = (benchmark.REPO / "docs" / "memory_format.md").read_text()
-    rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| ")]
-    header = [cell.strip() for cell in rows[0]]
-    ratio = header.index("NHWC / NCHW")
-    return {cells[0].strip(): float(cells[ratio]) for cells in rows[1:]}
-
-
-def test_model_configs_use_channels_last_where_the_table_measured_it_faster() -> None:
-    from omegaconf import OmegaConf
-
-    table = memory_format_table()
-    configs = sorted((benchmark.REPO / "conf" / "model").glob("*.yaml"))
-    declared = {
-        path.stem: OmegaConf.load(path).channels_last
-        for path in configs
-        if "channels_last" in OmegaConf.load(path)
-    }
-    assert set(declared) == set(table), "every conv net is measured, and only those"
-    for model, ratio in table.items():
-        assert declared[model] is (ratio < 1), f"{model}: NHWC/NCHW = {ratio}"
-
-
-def test_memory_format_benchmark_times_both_layouts_of_the_same_network(
-    tmp_path: Path,
-) -> None:
-    from dlzoo.layout_benchmark import LayoutCase, measure_case, render
-
-    case = LayoutCase("cnn_small", 16, 4, (("channels", [4, 8]),))
-    row = measure_case(case, rounds=1)
-    assert row["nchw_s"] > 0 and row["nhwc_s"] > 0
-    assert row["output_difference"] < 1e-4  # same weights, same inputs: rounding only
-    text = render([row], "python scripts/benchmark.py --memory-format", "now")
-    assert f"| cnn_small | 16 | 4 | {row['nchw_s'] * 1e3:.1f} |" in text
-
-
-def test_benchmark_baselines_use_the_memory_format_dlzoo_trains_in() -> None:
-    small = benchmark.SETUPS["cnn_small"]
-    assert benchmark.trains_channels_last(small)  # conf/model/cnn_small.yaml
-    assert not benchmark.trains_channels_last(benchmark.SETUPS["mlp"])
-    plain = replace(small, overrides=("channels_last=false",))
-    assert not benchmark.trains_channels_last(plain)
-
-    def conv_weight(net: torch.nn.Module) -> torch.Tensor:
-        return next(p for p in net.parameters() if p.ndim == 4 and p.shape[1] > 1)
-
-    seen: list[torch.Tensor] = []
-    net = benchmark.build_net(small)
-    first_conv = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
-    first_conv.register_forward_hook(lambda module, args, out: seen.append(args[0]))
-    net(torch.randn(2, 1, 28, 28))  # the loops feed NCHW batches
-    assert seen[0].is_contiguous(memory_format=torch.channels_last)
-    assert conv_weight(net).is_contiguous(memory_format=torch.channels_last)
-    curriculum = benchmark.build_net(small, dlzoo_memory_format=False)
-    assert not conv_weight(curriculum).is_contiguous(memory_format=torch.channels_last)
