@@ -56,10 +56,11 @@ def zoo_network(model_cfg: Any, side: int, channels: int = 1, classes: int = 10)
     for ``classes``-class, ``channels``-channel ``side`` x ``side`` images (Fashion-MNIST:
     one channel, 10 classes, 28 px unless resized)."""
     from dlzoo.builders import build_network
-    from dlzoo.data.spec import DataSpec
+    from dlzoo.data.spec import ClassificationSpec
+    from dlzoo.tasks import MulticlassTask
 
-    spec = DataSpec("multiclass", (channels, side, side), num_classes=classes)
-    return build_network(model_cfg, spec, "multiclass")
+    spec = ClassificationSpec.numbered((channels, side, side), classes)
+    return build_network(model_cfg, spec, MulticlassTask)
 
 
 # --------------------------------------------------------------------------- processes
