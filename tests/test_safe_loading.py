@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def test_a_malicious_checkpoint_is_refused_and_runs_no_code(
     train_cfg = compose_config(
         [*TINY, f"paths.data_dir={tiny_data_dir}", f"ckpt_path={evil}"], tmp_path / "train"
     )
-    with pytest.raises(ConfigError, match=r"refusing to resume from .*evil\.ckpt"):
+    with pytest.raises(ConfigError, match=r"refusing to load .*evil\.ckpt"):
         train(train_cfg)
     assert not marker.exists()  # nothing was executed
 
@@ -120,3 +121,30 @@ def test_trust_checkpoint_loads_a_checkpoint_with_python_objects(
         config_name="eval",
     )
     assert evaluate(cfg)["status"] == "completed"
+
+
+@pytest.mark.parametrize("trust", [False, True])
+@pytest.mark.parametrize(
+    "content",
+    [os.urandom(4096), b"not a checkpoint\n" * 20, b""],
+    ids=["random-bytes", "text", "empty"],
+)
+def test_a_corrupt_file_is_called_corrupt_never_trusted(
+    tmp_path: Path, content: bytes, trust: bool
+) -> None:
+    """No advice to unpickle a file that is not a checkpoint in the first place."""
+    bad = tmp_path / "broken.ckpt"
+    bad.write_bytes(content)
+    with pytest.raises(ConfigError, match="not a PyTorch checkpoint") as err:
+        load_checkpoint(bad, trust=trust)
+    assert "trust_checkpoint" not in str(err.value)
+
+
+def test_a_truncated_checkpoint_is_called_corrupt(tmp_path: Path) -> None:
+    good = tmp_path / "good.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(1000)}}, good)
+    cut = tmp_path / "cut.ckpt"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ConfigError, match="corrupt") as err:
+        load_checkpoint(cut)
+    assert "trust_checkpoint" not in str(err.value)

@@ -186,7 +186,7 @@ class InMemoryDataModule(L.LightningDataModule):
         """Let a training loader read the trainer's epoch when an epoch starts."""
         if self.trainer is not None:
             trainer = self.trainer
-            loader.epoch_source = lambda: trainer.current_epoch
+            loader.epoch_source = lambda: int(getattr(trainer, "current_epoch", 0))
         return loader
 
     def train_dataloader(self) -> InMemoryBatches:

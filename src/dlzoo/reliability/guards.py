@@ -17,7 +17,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 from dlzoo import lightning_internals as internals
-from dlzoo.errors import ConfigError, TrainingDiverged, TrainingInterrupted
+from dlzoo.errors import TrainingDiverged, TrainingInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +68,6 @@ class TrainingGuard(Callback):
         resume_hint: str = "",
         check_every_n_steps: int | None = None,
     ) -> None:
-        if check_every_n_steps is not None and check_every_n_steps < 1:
-            raise ConfigError(
-                f"speed.loss_check_every_n_steps={check_every_n_steps}: must be a positive "
-                "integer, or null (every step on a CPU, trainer.log_every_n_steps elsewhere)"
-            )
         self.checkpoint_dir = Path(checkpoint_dir)
         self.resume_hint = resume_hint
         self.check_every_n_steps = check_every_n_steps

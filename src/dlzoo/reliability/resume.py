@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from dlzoo.checkpoints import load_checkpoint
 from dlzoo.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -52,17 +51,7 @@ def logged_steps(path: str | Path, trust: bool = False) -> int:
     """How many optimizer steps the logger had recorded when the checkpoint was saved (the
     step from which TensorBoard events of the interrupted run are superseded). Like every
     load, refuses a checkpoint that needs full unpickling unless ``trust``."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=not trust, mmap=True)
-    except pickle.UnpicklingError as err:
-        raise ConfigError(
-            f"refusing to resume from {path}: it holds Python objects that only full "
-            f"unpickling can restore, and unpickling an untrusted file can run arbitrary code. "
-            f"If you trust this file, pass trust_checkpoint=true. "
-            f"(torch said: {str(err).splitlines()[0]})"
-        ) from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise ConfigError(f"cannot read checkpoint {path}: {err}") from err
+    ckpt = load_checkpoint(path, trust=trust, mmap=True)
     loop = ckpt.get("loops", {}).get("fit_loop", {}).get("epoch_loop.state_dict", {})
     return int(loop.get("_batches_that_stepped", ckpt.get("global_step", 0)))
 
@@ -139,11 +128,6 @@ def plan_resume(cfg: DictConfig) -> ResumePlan:
     resume: Any = cfg.get("resume")
     explicit = cfg.get("ckpt_path")
     trust = bool(cfg.get("trust_checkpoint", False))
-    if resume not in (None, False) and explicit:
-        raise ConfigError(
-            f"resume={resume!r} and ckpt_path={explicit!r} are both set: use resume to continue "
-            f"a run in its own folder, or ckpt_path to start a new run folder from a checkpoint"
-        )
     run_dir = Path(cfg.paths.output_dir)
     if explicit:
         if not Path(explicit).is_file():
