@@ -47,3 +47,24 @@ class InterruptAtStep(Callback):
             for callback in trainer.callbacks:
                 if isinstance(callback, TrainingGuard):
                     callback.interrupt_requested = True
+
+
+class StallAt(Callback):
+    """Write ``marker`` and sleep forever at one point of a run: the ``hook`` (a Lightning
+    callback hook name) of epoch ``epoch`` (and batch ``batch`` for batch hooks), so a test
+    can SIGKILL the process there. Checkpoint callbacks run after this one in each hook."""
+
+    def __init__(self, hook: str, epoch: int, marker: str, batch: int = 0) -> None:
+        self.hook, self.epoch, self.batch = hook, epoch, batch
+        self.marker = Path(marker)
+        setattr(self, hook, self._maybe_stall)
+
+    def _maybe_stall(self, trainer, *args) -> None:  # type: ignore[no-untyped-def]
+        if trainer.sanity_checking or trainer.current_epoch != self.epoch:
+            return
+        batch_idx = args[-1] if self.hook.endswith("batch_end") else 0
+        if batch_idx != self.batch:
+            return
+        self.marker.write_text(f"{self.hook} {trainer.global_step}")
+        while True:
+            time.sleep(60)

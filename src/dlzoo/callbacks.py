@@ -7,6 +7,8 @@ import time
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from dlzoo.lightning_internals import ModelCheckpointWithLast
+
 
 class EpochTimer(Callback):
     """Wall-clock seconds of each training epoch, the training loop only, recorded in
@@ -37,3 +39,8 @@ class EpochTimer(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         elapsed = time.perf_counter() - self._started - self._excluded
         self.epoch_times.append(round(elapsed, 4))
+
+
+#: the checkpoint callback of ``conf/callbacks/model_checkpoint.yaml``: the best epoch by the
+#: monitored metric, plus ``last.ckpt`` written at the end of every epoch
+ModelCheckpoint = ModelCheckpointWithLast

@@ -13,6 +13,7 @@ import typing
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.precision import Precision
 from torch import Tensor
 
@@ -128,3 +129,39 @@ def add_metric_updates(metric: Any, updates: int) -> None:
     """Count ``updates`` more updates and drop the cached result (after adding states)."""
     metric._update_count += updates
     metric._computed = None
+
+
+# -- checkpoints ---------------------------------------------------------------------------
+class ModelCheckpointWithLast(ModelCheckpoint):
+    """Lightning's ``ModelCheckpoint`` whose ``last.ckpt`` holds the last state, always.
+
+    Since Lightning 2.6, ``save_last`` writes ``last.ckpt`` only when a top-k checkpoint was
+    written at the same step, so after the best epoch ``last.ckpt`` stops moving: a resume
+    or an extension then restarts at the best epoch. This writes it at every checkpoint
+    event that did not already write it.
+    """
+
+    _last_written_step: int | None = None
+
+    def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: Any) -> None:
+        super()._save_last_checkpoint(trainer, monitor_candidates)
+        self._last_written_step = trainer.global_step
+
+    def _write_last(self, trainer: L.Trainer) -> None:
+        if (
+            self.save_last
+            and trainer.global_step != self._last_written_step
+            and not trainer.sanity_checking
+            and not trainer.fast_dev_run
+        ):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not self._should_save_on_train_epoch_end(trainer):
+            self._write_last(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._should_save_on_train_epoch_end(trainer):
+            self._write_last(trainer)

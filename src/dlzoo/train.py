@@ -127,8 +127,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     loggers: list[Logger] = instantiate_group(with_purge_step(cfg.get("logger"), plan))
     if not loggers:  # the learning-rate monitor has nowhere to write
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    # no checkpoint callback configured: no checkpoints at all (not Lightning's default one)
+    checkpointing = any(isinstance(c, ModelCheckpoint) for c in callbacks)
     trainer: L.Trainer = hydra.utils.instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[AtomicCheckpointIO()],
+        enable_checkpointing=checkpointing and cfg.trainer.get("enable_checkpointing", True),
     )
 
     status = {"status": "running", "run_dir": str(run_dir), "resumed_from": plan.checkpoint}
