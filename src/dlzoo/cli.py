@@ -17,11 +17,13 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 
 from dlzoo.errors import DlzooError, TrainingInterrupted
+from dlzoo.reliability.run_id import register_run_id_resolver
 from dlzoo.sweeps.resolvers import register_resolvers
 
 log = logging.getLogger("dlzoo")
 
 register_resolvers()  # used by sweep configs (run folder names, Optuna's direction)
+register_run_id_resolver()  # run folder names: one folder per launch
 
 
 def config_dir() -> str:

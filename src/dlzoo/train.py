@@ -35,12 +35,15 @@ from dlzoo.reliability.guards import (
 )
 from dlzoo.reliability.preflight import preflight
 from dlzoo.reliability.resume import (
+    ResumePlan,
     after_earlier_event_files,
+    check_resume_matches,
     checkpoint_dir,
     plan_resume,
     resume_command,
     with_purge_step,
 )
+from dlzoo.reliability.run_record import RunRecord
 from dlzoo.tasks import Task
 from dlzoo.utils.config_tree import print_config_tree, save_config
 from dlzoo.utils.host_memory import reuse_freed_host_memory
@@ -97,6 +100,30 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if OmegaConf.select(cfg, "speed.reuse_host_memory", default=True):
         reuse_freed_host_memory()
     plan = plan_resume(cfg)  # may point the run at the folder of the run it continues
+    record = RunRecord(cfg.paths.output_dir)
+    state: dict[str, Any] = {}
+    try:
+        return _train(cfg, plan, started, state)
+    except (TrainingDiverged, TrainingInterrupted):
+        raise  # recorded with their own status
+    except BaseException as err:
+        if rank_zero_only.rank != 0:
+            raise
+        trainer = state.get("trainer")
+        progressed = trainer is not None and trainer.global_step > plan.step
+        last = state["guard"].last_checkpoint(trainer) if trainer is not None else None
+        fields = {"run_dir": str(cfg.paths.output_dir), "resumed_from": plan.checkpoint}
+        raise_as = record.failed(err, fields, progressed, last)
+        if raise_as is err:
+            raise
+        raise raise_as from err
+
+
+def _train(
+    cfg: DictConfig, plan: ResumePlan, started: float, state: dict[str, Any]
+) -> dict[str, Any]:
+    if plan.checkpoint:
+        check_resume_matches(cfg, plan.checkpoint)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
 
@@ -119,6 +146,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         resume_hint=resume_command(run_dir),
         check_every_n_steps=OmegaConf.select(cfg, "speed.loss_check_every_n_steps"),
     )
+    state["guard"] = guard
     timer = EpochTimer()
     callbacks += [StoreConfigInCheckpoint(cfg), guard, RngState(), RestoreLoaderPosition()]
     callbacks += [FitSummary(), TrainEpochAggregates(), timer]
@@ -136,6 +164,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         plugins=[AtomicCheckpointIO()],
         enable_checkpointing=checkpointing and cfg.trainer.get("enable_checkpointing", True),
     )
+    state["trainer"] = trainer
 
     status = {"status": "running", "run_dir": str(run_dir), "resumed_from": plan.checkpoint}
     if rank_zero_only.rank == 0:

@@ -34,7 +34,7 @@ def check_writable(run_dir: str | Path) -> Path:
     run_dir = Path(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".dlzoo_write_probe"
+        probe = run_dir / f".dlzoo_write_probe.{os.getpid()}"  # one per launch
         with open(probe, "wb") as f:
             f.write(b"\0" * 4096)
             f.flush()

@@ -28,7 +28,9 @@ IGNORED_OVERRIDE_PREFIXES = (
     "callbacks.model_summary",
 )
 #: metrics.json statuses of runs that ``resume=auto`` may pick up
-RESUMABLE_STATUSES = ("running", "interrupted")
+#: records of runs that stopped before finishing (a failed run with a checkpoint, e.g. after
+#: a full disk, continues too)
+RESUMABLE_STATUSES = ("running", "interrupted", "failed")
 
 
 @dataclass
@@ -225,3 +227,37 @@ def resume_command(run_dir: str | Path) -> str:
     script = Path(sys.argv[0]).name if sys.argv and sys.argv[0].endswith(".py") else "train.py"
     parts = ["python", f"scripts/{script}", *args, f"resume={run_dir}"]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def _flat(node: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(_flat(value, f"{prefix}.{key}"))
+        return out
+    return {prefix: node}
+
+
+def check_resume_matches(cfg: DictConfig, checkpoint: str, trust: bool = False) -> None:
+    """A resumed run must build the network its checkpoint holds: the model settings and
+    the dataset may not change (the training length, optimizer or logging may)."""
+    from dlzoo.checkpoints import CONFIG_KEY
+
+    saved = load_checkpoint(checkpoint, trust=bool(cfg.get("trust_checkpoint", trust)), mmap=True)
+    before = saved.get(CONFIG_KEY)
+    if not isinstance(before, dict):
+        return  # not written by dlzoo's training: Lightning checks the weights themselves
+    now = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(now, dict)
+    old = {
+        **_flat(before.get("model", {}), "model"),
+        "data.name": before.get("data", {}).get("name"),
+    }
+    new = {**_flat(now.get("model", {}), "model"), "data.name": now.get("data", {}).get("name")}
+    changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    if changed:
+        shown = ", ".join(f"{k}={new.get(k)!r} (checkpoint: {old.get(k)!r})" for k in changed[:6])
+        raise ConfigError(
+            f"cannot resume from {checkpoint} with a different model or dataset: {shown}. "
+            f"Resume with the run's own settings, or start a new run"
+        )

@@ -10,6 +10,7 @@ output becomes what a user reads.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -21,6 +22,8 @@ from torchmetrics import MeanMetric, MetricCollection
 
 from dlzoo import lightning_internals as internals
 from dlzoo.data.spec import DataSpec
+
+log = logging.getLogger(__name__)
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
@@ -180,6 +183,33 @@ class Task(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         self._epoch_logged = False
 
+    def on_train_start(self) -> None:
+        self._extend_finished_schedules()
+
+    def _extend_finished_schedules(self) -> None:
+        """A run extended past its planned length (``resume=<run> trainer.max_epochs=N``
+        after it completed) restores a one-cycle schedule that already ended. It gets a new
+        one-cycle over the added steps: warm-up to the peak again, then annealing."""
+        trainer = self.trainer
+        needed = self.estimated_optimizer_steps()
+        for config in trainer.lr_scheduler_configs:
+            scheduler = config.scheduler
+            if not isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR):
+                continue
+            if scheduler.total_steps >= needed or self.scheduler_config is None:
+                continue
+            remaining = needed - trainer.global_step
+            for group in scheduler.optimizer.param_groups:  # a fresh schedule sets these
+                for key in ("initial_lr", "max_lr", "min_lr"):
+                    group.pop(key, None)
+            config.scheduler = self._make_scheduler(scheduler.optimizer, max(remaining, 1))
+            log.info(
+                "the run is extended past its one-cycle schedule (%d steps): a new one-cycle "
+                "schedule covers the %d added steps",
+                scheduler.total_steps,
+                remaining,
+            )
+
     def on_train_epoch_end(self) -> None:
         if self.multi_step is not None:
             self.multi_step.on_train_epoch_end(self)
@@ -189,20 +219,29 @@ class Task(L.LightningModule):
         if not self.scheduler_config:
             return optimizer
         config = dict(self.scheduler_config)
-        factory = config.pop("scheduler")
-        kwargs: dict[str, Any] = {}
-        params = inspect.signature(factory).parameters
-        given = getattr(factory, "keywords", {})
-        if "total_steps" in params and not given.get("total_steps"):
-            kwargs["total_steps"] = self.estimated_optimizer_steps()
-        if "cycle_momentum" in params and "cycle_momentum" not in given:
-            # one-cycle also cycles momentum, which plain SGD / AdaGrad / Adadelta lack
-            defaults = optimizer.defaults
-            kwargs["cycle_momentum"] = "betas" in defaults or defaults.get("momentum", 0) > 0
-        scheduler = factory(optimizer, **kwargs)
+        config.pop("scheduler")
+        scheduler = self._make_scheduler(optimizer)
         if self.multi_step is not None:
             self.multi_step.check_scheduler(scheduler)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, **config}}
+
+    def _make_scheduler(
+        self, optimizer: torch.optim.Optimizer, total_steps: int | None = None
+    ) -> Any:
+        """The configured scheduler; one that takes ``total_steps`` (one-cycle) gets the
+        fit's optimizer steps (or ``total_steps``), and momentum cycling only where the
+        optimizer has momentum (plain SGD, AdaGrad and Adadelta do not)."""
+        assert self.scheduler_config is not None
+        factory = self.scheduler_config["scheduler"]
+        params = inspect.signature(factory).parameters
+        given = getattr(factory, "keywords", {})
+        kwargs: dict[str, Any] = {}
+        if "total_steps" in params and (total_steps or not given.get("total_steps")):
+            kwargs["total_steps"] = total_steps or self.estimated_optimizer_steps()
+        if "cycle_momentum" in params and "cycle_momentum" not in given:
+            defaults = optimizer.defaults
+            kwargs["cycle_momentum"] = "betas" in defaults or defaults.get("momentum", 0) > 0
+        return factory(optimizer, **kwargs)
 
     def estimated_optimizer_steps(self) -> int:
         """Optimizer steps of the whole fit (what one-cycle needs as ``total_steps``)."""

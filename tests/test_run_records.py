@@ -1,0 +1,95 @@
+"""Run records on the paths users take: launches that collide, fail, or continue a run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from omegaconf import DictConfig
+
+from conftest import QUIET, compose_config, run_script, start_train_script
+from dlzoo.errors import ConfigError, DataError
+from dlzoo.train import train
+
+IRIS = ["model=mlp", "data=iris", "trainer.max_epochs=3", *QUIET]
+
+
+def test_four_runs_started_together_get_four_folders(tmp_path: Path) -> None:
+    """Default run-folder naming (a date and time to the second): each launch adds an id."""
+    procs = [
+        start_train_script(*IRIS, f"paths.log_dir={tmp_path}", "trainer.max_epochs=1")
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    runs = sorted((tmp_path / "train" / "runs").iterdir())
+    assert len(runs) == 4, runs
+    for run in runs:
+        record = json.loads((run / "metrics.json").read_text())
+        assert record["status"] == "completed" and record["run_dir"] == str(run)
+        events = list((run / "tensorboard").rglob("events.out.tfevents.*"))
+        writers = {e.name.split(".")[-2] for e in events}  # the writing process's pid
+        assert events and len(writers) == 1, events  # one launch's events only
+
+
+def test_a_run_that_fails_says_so_in_its_record(
+    make_cfg: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    cfg = make_cfg("model=mlp", "data=fashion_mnist", f"paths.data_dir={tmp_path / 'nothing'}")
+    cfg.data.download = False
+    with pytest.raises(DataError) as err:
+        train(cfg)
+    record = json.loads((Path(cfg.paths.output_dir) / "metrics.json").read_text())
+    assert record["status"] == "failed" and record["message"] == str(err.value)
+
+
+def finished_run(tmp_path: Path, *extra: str) -> tuple[Path, dict, bytes, bytes]:
+    run_dir = tmp_path / "finished"
+    record = train(compose_config([*IRIS, *extra], run_dir))
+    return (
+        run_dir,
+        record,
+        (run_dir / "metrics.json").read_bytes(),
+        (run_dir / "config.yaml").read_bytes(),
+    )
+
+
+def test_a_failed_relaunch_never_changes_a_finished_runs_record(tmp_path: Path) -> None:
+    run_dir, _, metrics, config = finished_run(tmp_path)
+    changed = compose_config(
+        [*IRIS, f"resume={run_dir}", "model.net.hidden_sizes=[7]"], tmp_path / "x"
+    )
+    with pytest.raises(ConfigError, match=r"different model .*hidden_sizes=\[7\]"):
+        train(changed)
+    assert (run_dir / "metrics.json").read_bytes() == metrics
+    assert (run_dir / "config.yaml").read_bytes() == config
+
+
+def test_extending_a_finished_one_cycle_run(tmp_path: Path) -> None:
+    """The way docs/reliability.md describes: resume=<run> with more epochs. The one-cycle
+    schedule had ended; the added epochs get a new one."""
+    run_dir, first, _, _ = finished_run(tmp_path)
+    extended = train(
+        compose_config([*IRIS, f"resume={run_dir}", "trainer.max_epochs=5"], tmp_path / "y")
+    )
+    assert extended["status"] == "completed" and extended["epochs"] == 5
+    assert extended["global_steps"] == first["global_steps"] * 5 // 3
+    assert json.loads((run_dir / "metrics.json").read_text())["epochs"] == 5
+
+
+def test_steps_per_call_with_one_cycle_under_fast_dev_run(
+    tmp_path: Path, tiny_data_dir: Path
+) -> None:
+    """experiment=mlp_fast debug=fdr stepped one-cycle past its end (it counted calls)."""
+    result = run_script(
+        "train.py",
+        "experiment=mlp_fast",
+        "debug=fdr",
+        f"paths.data_dir={tiny_data_dir}",
+        "data.val_size=20",
+        f"hydra.run.dir={tmp_path / 'fdr'}",
+        *QUIET,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
