@@ -95,3 +95,25 @@ def test_eval_refuses_a_missing_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "no such checkpoint file" in _error_lines(result.stderr)[0]
+
+
+@pytest.mark.parametrize(
+    ("script", "override", "expected"),
+    [
+        ("eval.py", "+model=cnn_small", "model: not an option of conf/eval.yaml (model and data"),
+        ("predict.py", "+data.batch_size=3", "data: not an option of conf/predict.yaml"),
+        ("predict_text.py", "+top_p=0.5", "top_p: not an option of conf/generate.yaml"),
+        ("export.py", "+model.net.hidden_sizes=[3]", "model: not an option of conf/export.yaml"),
+    ],
+)
+def test_entry_points_refuse_keys_they_do_not_read(
+    script: str, override: str, expected: str, tmp_path: Path
+) -> None:
+    """A key an entry point ignores would silently do nothing (eval.py +model=... evaluated
+    the checkpoint's own model)."""
+    inputs = ["inputs=x.png"] if script == "predict.py" else []
+    result = run_script(
+        script, "ckpt_path=unused.ckpt", *inputs, override, f"hydra.run.dir={tmp_path}"
+    )
+    assert result.returncode == 2
+    assert expected in result.stderr.strip().splitlines()[-1], result.stderr[-1500:]

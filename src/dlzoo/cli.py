@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from dlzoo.errors import DlzooError, TrainingInterrupted
+from dlzoo.errors import ConfigError, DlzooError, TrainingInterrupted
 from dlzoo.reliability.run_id import register_run_id_resolver
 from dlzoo.sweeps.resolvers import register_resolvers
 
@@ -42,11 +42,41 @@ def quiet_duplicate_logs() -> None:
         logging.getLogger(name).handlers.clear()
 
 
-def run_reporting_errors(fn: Callable[[DictConfig], Any], cfg: DictConfig) -> Any:
+def entry_options(config_name: str) -> set[str]:
+    """The top-level keys an entry point's config declares (its own keys and groups)."""
+    raw = OmegaConf.load(Path(config_dir()) / f"{config_name}.yaml")
+    keys = {str(k) for k in raw if k != "defaults"}
+    for entry in raw.get("defaults", []):
+        if isinstance(entry, DictConfig):
+            keys |= {str(k).split(" ")[-1].lstrip("/") for k in entry}
+    return keys | {"hydra"}
+
+
+def check_entry_keys(cfg: DictConfig, config_name: str) -> None:
+    """``scripts/eval.py +model=cnn_small`` must not silently evaluate the checkpoint's own
+    model: a key the entry point does not read is an error naming what it does read."""
+    allowed = entry_options(config_name)
+    unknown = sorted(str(k) for k in cfg if k not in allowed)
+    if unknown:
+        why = (
+            " (model and data come from the checkpoint)" if {"model", "data"} & set(unknown) else ""
+        )
+        raise ConfigError(
+            f"{', '.join(unknown)}: not an option of conf/{config_name}.yaml{why}; its "
+            f"options: {', '.join(sorted(allowed - {'hydra'}))}"
+        )
+
+
+def run_reporting_errors(
+    fn: Callable[[DictConfig], Any], cfg: DictConfig, config_name: str | None = None
+) -> Any:
     """Call ``fn``; a user-facing error ends the process with its message and status 2
-    (130 for a Ctrl-C that stopped training cleanly)."""
+    (130 for a Ctrl-C that stopped training cleanly). ``config_name``: reject keys that
+    config does not declare."""
     quiet_duplicate_logs()
     try:
+        if config_name is not None:
+            check_entry_keys(cfg, config_name)
         return fn(cfg)
     except MissingMandatoryValue as err:
         key = err.full_key or "a required value"
@@ -84,7 +114,7 @@ def eval_main(cfg: DictConfig) -> None:
     """Evaluate a checkpoint on its test split."""
     from dlzoo.evaluate import evaluate
 
-    run_reporting_errors(evaluate, cfg)
+    run_reporting_errors(evaluate, cfg, "eval")
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="predict")
@@ -92,7 +122,7 @@ def predict_main(cfg: DictConfig) -> None:
     """Predict image files / folders or CSV rows with a checkpoint."""
     from dlzoo.predict import predict
 
-    run_reporting_errors(predict, cfg)
+    run_reporting_errors(predict, cfg, "predict")
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="export")
@@ -100,7 +130,7 @@ def export_main(cfg: DictConfig) -> None:
     """Export a checkpoint's network to TorchScript or ONNX."""
     from dlzoo.export import export
 
-    run_reporting_errors(export, cfg)
+    run_reporting_errors(export, cfg, "export")
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="generate")
@@ -108,4 +138,4 @@ def generate_main(cfg: DictConfig) -> None:
     """Continue a text prefix with a trained language model."""
     from dlzoo.predict_text import generate_text
 
-    run_reporting_errors(generate_text, cfg)
+    run_reporting_errors(generate_text, cfg, "generate")
