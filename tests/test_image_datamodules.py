@@ -200,3 +200,44 @@ def test_normalisation_constants_are_made_once_per_device(
     first, second = dm.preprocess(batch), dm.preprocess(batch)
     assert made == ["mean", "std"]
     torch.testing.assert_close(first, second)
+
+
+def test_hidden_files_and_empty_class_folders_are_not_data(tmp_path: Path) -> None:
+    """A folder copied from a Mac carries ._x.png resource forks; an empty folder is no class."""
+    root = write_png_folder(tmp_path / "imgs")
+    (root / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07 not an image")
+    (root / ".thumbnails").mkdir()
+    (root / ".thumbnails" / "0.png").write_bytes(b"junk")
+    (root / "empty_class").mkdir()
+    dm = ImageFolderDataModule(root=str(root), image_size=8)
+    assert dm.class_names == ("cat", "dog", "fox")
+    dm.setup()
+    assert sum(dm.split_sizes().values()) == 18
+
+
+@pytest.mark.parametrize("mode", ["error", "skip"])
+def test_corrupt_images_are_named_or_skipped_with_a_count(
+    tmp_path: Path, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = write_png_folder(tmp_path / "imgs")
+    (root / "dog" / "3.png").write_bytes(b"\x89PNG truncated")
+    (root / "fox" / "4.png").write_bytes(b"")
+    dm = ImageFolderDataModule(root=str(root), image_size=8, bad_images=mode)
+    if mode == "error":
+        with pytest.raises(
+            DataError,
+            match=r"2 of 18 images cannot be read: .*dog/3\.png.*fox/4\.png.*data\.bad_images=skip",
+        ):
+            dm.setup()
+        return
+    dm.setup()
+    assert sum(dm.split_sizes().values()) == 16
+    assert "skipped 2 unreadable images" in caplog.text
+
+
+def test_bad_images_option_is_checked(tmp_path: Path) -> None:
+    root = write_png_folder(tmp_path / "imgs")
+    with pytest.raises(
+        ConfigError, match=r"data\.bad_images='ignore': choose one of \['error', 'skip'\]"
+    ):
+        ImageFolderDataModule(root=str(root), bad_images="ignore")

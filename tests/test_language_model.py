@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -402,3 +404,33 @@ def test_bidirectional_model_trains_without_samples(make_cfg, text_dir: Path) ->
         "+trainer.fast_dev_run=true",
     ]
     assert train(make_cfg(*text_overrides(text_dir, *overrides)))["metrics"]["test/perplexity"] > 0
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
+def test_a_language_model_exports(
+    trained_checkpoint: tuple[Path, Path], tmp_path: Path, fmt: str
+) -> None:
+    """Token ids in, next-token logits out (the GRU's one_hot needs integer inputs)."""
+    from omegaconf import OmegaConf
+
+    from dlzoo.export import export
+    from dlzoo.restore import restore
+
+    ckpt = trained_checkpoint[0]
+    cfg = OmegaConf.create(
+        {"ckpt_path": str(ckpt), "format": fmt, "output": str(tmp_path / f"lm.{fmt}"), "paths": {}}
+    )
+    path = export(cfg)
+    model = restore(ckpt)
+    tokens = torch.randint(1, 28, (3, 12))
+    with torch.no_grad():
+        expected = model.module.net(tokens)[0].numpy()
+    if fmt == "torchscript":
+        got = torch.jit.load(str(path))(tokens).detach().numpy()
+    else:
+        ort = pytest.importorskip("onnxruntime")
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"input": tokens.numpy()})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    sidecar = json.loads(Path(str(path) + ".json").read_text())
+    assert sidecar["fitted_preprocessing"]["tokens"][:3] == ["<unk>", " ", "a"]

@@ -107,3 +107,37 @@ def test_tabular_csv_trains_from_the_config(make_cfg, house_csv: Path) -> None:
     assert record["status"] == "completed"
     assert record["task"] == "regression"
     assert record["metrics"]["test/rmse"] is not None
+
+
+@pytest.mark.parametrize("rows", [1, 3, 6])
+def test_a_csv_too_small_to_split_is_one_clear_error(tmp_path: Path, rows: int) -> None:
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame({"area": np.arange(rows) * 10.0, "SalePrice": np.arange(rows) * 3.0}).to_csv(
+        path, index=False
+    )
+    dm = CsvTableDataModule(path=str(path), target="SalePrice")
+    with pytest.raises(DataError, match=rf"has {rows} rows: too few to split"):
+        dm.setup()
+
+
+def test_infinite_feature_values_are_named(tmp_path: Path) -> None:
+    path = write_house_csv(tmp_path / "houses.csv")
+    frame = pd.read_csv(path)
+    frame.loc[3, "rooms"] = np.inf
+    frame.to_csv(path, index=False)
+    dm = CsvTableDataModule(path=str(path), target="SalePrice", drop_columns=["Id"])
+    with pytest.raises(DataError, match=r"columns \['rooms'\] hold infinite values"):
+        dm.setup()
+
+
+def test_rows_without_a_target_are_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_house_csv(tmp_path / "houses.csv")
+    frame = pd.read_csv(path)
+    frame.loc[[1, 5, 9], "SalePrice"] = np.nan
+    frame.to_csv(path, index=False)
+    dm = CsvTableDataModule(path=str(path), target="SalePrice", drop_columns=["Id"])
+    dm.setup()
+    assert "3 of 120 rows have no SalePrice value and are left out" in caplog.text
+    assert sum(dm.split_sizes().values()) == 117

@@ -288,3 +288,33 @@ def test_the_default_config_has_no_unused_keys(make_cfg, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="dlzoo"):
         validate_config(make_cfg())
     assert "is not used" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["scheduler=step", "scheduler.scheduler.step_size=0"],
+            r"step_size=0: must be an integer >= 1",
+        ),
+        (
+            ["scheduler=step", "scheduler.scheduler.gamma=0"],
+            r"gamma=0: must be a number in \(0, 1\]",
+        ),
+        (
+            ["data=iris", "data.test_size=1.5"],
+            r"data\.test_size=1\.5: must be a fraction between 0 and 1",
+        ),
+        (
+            ["data=california_housing", "data.val_fraction=-0.1"],
+            r"val_fraction=-0\.1: must be a fraction in \[0, 1\)",
+        ),
+    ],
+)
+def test_values_that_failed_after_training_started_are_caught_before(
+    overrides: list[str], message: str, tmp_path: Path
+) -> None:
+    """These used to fail after an epoch (ZeroDivisionError) or inside scikit-learn."""
+    cfg = compose_config(["paths.data_dir=unused", *overrides], tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg)

@@ -58,14 +58,15 @@ def export(cfg: DictConfig) -> Path:
     )
     out = Path(cfg.output) if cfg.get("output") else Path(cfg.ckpt_path).with_suffix(FORMATS[fmt])
     out.parent.mkdir(parents=True, exist_ok=True)
-    net = model.module.net.eval()
-    example = torch.zeros(2, *model.spec.input_shape)
+    net = model.module.exportable_net().eval()
+    example = model.module.example_input()
     if fmt == "torchscript":
         with torch.no_grad():
             scripted = torch.jit.trace(net, example)
         scripted.save(str(out))
     else:
-        export_onnx(net, example, out, int(cfg.get("opset", 17)))
+        free = dict(model.module.export_free_dims)
+        export_onnx(net, example, out, int(cfg.get("opset", 17)), free)
     sidecar = out.with_suffix(out.suffix + ".json")
     sidecar.write_text(json.dumps(preprocessing_info(model), indent=2))
     log.info("exported %s to %s (preprocessing in %s)", fmt, out, sidecar)
@@ -73,7 +74,13 @@ def export(cfg: DictConfig) -> Path:
     return out
 
 
-def export_onnx(net: torch.nn.Module, example: torch.Tensor, out: Path, opset: int) -> None:
+def export_onnx(
+    net: torch.nn.Module,
+    example: torch.Tensor,
+    out: Path,
+    opset: int,
+    free_dims: dict[int, str] | None = None,
+) -> None:
     try:
         import onnx  # noqa: F401
     except ImportError:
@@ -87,7 +94,7 @@ def export_onnx(net: torch.nn.Module, example: torch.Tensor, out: Path, opset: i
             str(out),
             input_names=["input"],
             output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            dynamic_axes={"input": free_dims or {0: "batch"}, "output": free_dims or {0: "batch"}},
             opset_version=opset,
             dynamo=False,
         )

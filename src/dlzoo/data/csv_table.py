@@ -7,6 +7,7 @@ prediction on new rows applies exactly the training run's preprocessing."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,14 @@ from dlzoo.data.tabular import check_split_fractions
 from dlzoo.errors import ConfigError, DataError
 
 TASKS = ("auto", "regression", "classification")
+#: the fewest rows a split may have (R² and a validation loss need two)
+MIN_SPLIT_ROWS = 2
+
+log = logging.getLogger(__name__)
+
+
+def rows_count(rows: dict[str, np.ndarray]) -> dict[str, int]:
+    return {name: len(idx) for name, idx in rows.items()}
 
 
 @dataclass
@@ -181,7 +190,26 @@ class CsvTableDataModule(InMemoryDataModule):
         missing = frame[self.target].isna()
         if missing.all():
             raise DataError(f"data.target={self.target!r} has no values in {self.path.name}")
-        return frame[~missing].reset_index(drop=True)
+        if missing.any():
+            log.warning(
+                "%s: %d of %d rows have no %s value and are left out",
+                self.path.name,
+                int(missing.sum()),
+                len(frame),
+                self.target,
+            )
+        frame = frame[~missing].reset_index(drop=True)
+        infinite = [
+            c
+            for c in frame.columns
+            if pd.api.types.is_numeric_dtype(frame[c]) and np.isinf(frame[c].to_numpy(float)).any()
+        ]
+        if infinite:
+            raise DataError(
+                f"{self.path.name}: columns {infinite} hold infinite values (inf); replace them "
+                f"with numbers or leave the cells empty (gaps are filled with the training mean)"
+            )
+        return frame
 
     def resolved_task(self, column: pd.Series) -> str:
         if self.task != "auto":
@@ -217,16 +245,24 @@ class CsvTableDataModule(InMemoryDataModule):
             train, test = train_test_split(
                 idx, test_size=self.test_size, random_state=self.random_state, stratify=stratify
             )
-        except ValueError:  # classes too rare to stratify
-            train, test = train_test_split(
-                idx, test_size=self.test_size, random_state=self.random_state
-            )
+        except ValueError:  # classes too rare to stratify (or too few rows: below)
+            train, test = self._split_or_explain(idx, self.test_size, len(y))
         val = test
         if self.val_fraction > 0:
-            train, val = train_test_split(
-                train, test_size=self.val_fraction, random_state=self.random_state
-            )
+            train, val = self._split_or_explain(train, self.val_fraction, len(y))
         return {"train": train, "val": val, "test": test}
+
+    def _split_or_explain(
+        self, idx: np.ndarray, fraction: float, total: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            return train_test_split(idx, test_size=fraction, random_state=self.random_state)
+        except ValueError as err:
+            raise DataError(
+                f"{self.path.name} has {total} rows: too few to split into train/val/test with "
+                f"data.test_size={self.test_size} and data.val_fraction={self.val_fraction} "
+                f"({err})"
+            ) from None
 
     def prepare(self) -> dict[str, Split]:
         """Read the file, split it, fit the preprocessing on the training rows."""
@@ -239,6 +275,14 @@ class CsvTableDataModule(InMemoryDataModule):
         if x.shape[1] == 0:
             raise DataError(f"{self.path.name} has no feature columns besides the target")
         rows = self._split(y, task)
+        too_small = {name: len(idx) for name, idx in rows.items() if len(idx) < MIN_SPLIT_ROWS}
+        if too_small:
+            raise DataError(
+                f"{self.path.name} has {len(y)} rows: too few to split into train/val/test "
+                f"(data.test_size={self.test_size}, data.val_fraction={self.val_fraction} give "
+                f"{', '.join(f'{k} {v}' for k, v in rows_count(rows).items())}; each needs at "
+                f"least {MIN_SPLIT_ROWS} rows)"
+            )
         pre = TablePreprocessor.fit(x.iloc[rows["train"]], self.categorical_columns)
         mean, std = 0.0, 1.0
         if task == "regression" and self.standardize_target:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,38 @@ from dlzoo.data.base import Split
 from dlzoo.data.images import IdxImageDataModule
 from dlzoo.errors import ConfigError, DataError
 
+log = logging.getLogger(__name__)
+
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 SPLIT_FOLDERS = ("train", "val", "test")
 
 
+BAD_IMAGES = ("error", "skip")
+
+
 def list_classes(folder: Path) -> list[str]:
-    """Class names = the sub-folder names, sorted (label i is the i-th name)."""
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """Class names = the sub-folders holding images, sorted (label i is the i-th name).
+    Hidden folders and folders without images are not classes."""
+    names, empty = [], []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        (names if list_images(sub) else empty).append(sub.name)
+    if empty:
+        log.warning("%s: sub-folders without images are not classes: %s", folder, empty)
+    return names
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+    """Image files below ``folder``; hidden files and folders (``.DS_Store``, macOS's
+    ``._x.png`` resource forks) are not images."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in EXTENSIONS and p.is_file() and not _hidden(p, folder)
+    )
 
 
 def load_image(path: Path, channels: int, size: int) -> np.ndarray:
@@ -42,11 +64,31 @@ def load_image(path: Path, channels: int, size: int) -> np.ndarray:
     return array[None] if channels == 1 else array.transpose(2, 0, 1)
 
 
-def load_images(paths: Sequence[Path], channels: int, size: int) -> Tensor:
-    """Decode many images into one uint8 tensor (N, C, size, size)."""
-    if not paths:
-        return torch.zeros(0, channels, size, size, dtype=torch.uint8)
-    return torch.from_numpy(np.stack([load_image(p, channels, size) for p in paths]))
+def load_images(
+    paths: Sequence[Path], channels: int, size: int, bad_images: str = "error"
+) -> tuple[Tensor, list[int]]:
+    """Decode many images into one uint8 tensor (N, C, size, size), and which of ``paths``
+    it holds. Unreadable files are all named in one error (``bad_images=error``) or left
+    out with a warning that counts them (``skip``)."""
+    arrays, kept, bad = [], [], []
+    for i, path in enumerate(paths):
+        try:
+            arrays.append(load_image(path, channels, size))
+            kept.append(i)
+        except DataError as err:
+            bad.append(str(err.__cause__ or err))
+            bad[-1] = f"{path} ({bad[-1]})"
+    if bad and bad_images == "error":
+        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise DataError(
+            f"{len(bad)} of {len(paths)} images cannot be read: {shown}. Remove or replace "
+            f"them, or set data.bad_images=skip to train without them"
+        )
+    if bad:
+        log.warning("skipped %d unreadable images (data.bad_images=skip): %s", len(bad), bad[:5])
+    if not arrays:
+        return torch.zeros(0, channels, size, size, dtype=torch.uint8), kept
+    return torch.from_numpy(np.stack(arrays)), kept
 
 
 class ImageFolderDataModule(IdxImageDataModule):
@@ -64,6 +106,8 @@ class ImageFolderDataModule(IdxImageDataModule):
         channels: 1 (grey) or 3 (RGB).
         image_size: side length images are stored at.
         val_fraction, test_fraction: split sizes when there are no split folders.
+        bad_images: ``error`` (stop before training, naming every unreadable image) or
+            ``skip`` (train without them; the log counts them).
     """
 
     def __init__(
@@ -73,6 +117,7 @@ class ImageFolderDataModule(IdxImageDataModule):
         image_size: int = 64,
         val_fraction: float = 0.1,
         test_fraction: float = 0.2,
+        bad_images: str = "error",
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("system_dir", None)
@@ -92,6 +137,9 @@ class ImageFolderDataModule(IdxImageDataModule):
                 raise ConfigError(f"data.{key}={frac}: must be in [0, 1)")
         if val_fraction + test_fraction >= 1.0:
             raise ConfigError("data.val_fraction + data.test_fraction must leave training images")
+        if bad_images not in BAD_IMAGES:
+            raise ConfigError(f"data.bad_images={bad_images!r}: choose one of {list(BAD_IMAGES)}")
+        self.bad_images = bad_images
         self.channels = int(channels)
         self.image_size = int(image_size)
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
@@ -120,9 +168,8 @@ class ImageFolderDataModule(IdxImageDataModule):
         extra = set(list_classes(folder)) - set(self.class_names)
         if extra:
             raise DataError(f"{folder} has classes {sorted(extra)} that the training folder lacks")
-        return load_images(paths, self.channels, self.image_size), torch.tensor(
-            labels, dtype=torch.long
-        )
+        images, kept = load_images(paths, self.channels, self.image_size, self.bad_images)
+        return images, torch.tensor([labels[i] for i in kept], dtype=torch.long)
 
     def load_splits(self) -> dict[str, Split]:
         self.source = str(self.root)

@@ -122,6 +122,18 @@ class Task(L.LightningModule):
         """Per example, the prediction a person reads (``predict_outputs`` first)."""
         return outputs.tolist()
 
+    def example_input(self, batch_size: int = 2) -> Tensor:
+        """A batch of inputs of the training shape (for tracing and export)."""
+        assert self.spec is not None
+        return torch.zeros(batch_size, *self.spec.input_shape)
+
+    def exportable_net(self) -> nn.Module:
+        """The network as an exported file should run it: inputs in, outputs out."""
+        return self.net
+
+    #: input dimensions an exported file leaves free (ONNX ``dynamic_axes``)
+    export_free_dims: ClassVar[dict[int, str]] = {0: "batch"}
+
     # -- Lightning hooks -------------------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
         if self.channels_last and x.ndim == 4:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger
-from torch import Tensor
+from torch import Tensor, nn
 from torchmetrics import Metric, MetricCollection
 
 from dlzoo.data.spec import DataSpec, TokenStreamSpec
@@ -40,6 +40,18 @@ class Perplexity(Metric):
 
     def compute(self) -> Tensor:
         return torch.exp(self.nll / self.count.clamp(min=1)).float()
+
+
+class LogitsOnly(nn.Module):
+    """A language model as an exported file runs it: token ids in, next-token logits out
+    (from a fresh state)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        return self.net(tokens)[0]
 
 
 @register
@@ -82,6 +94,15 @@ class LanguageModelTask(Task):
         self._states[stage] = detach_state(state)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         return StepOutput(loss, logits.detach(), y, y.numel())
+
+    def example_input(self, batch_size: int = 2) -> Tensor:
+        assert self.spec is not None
+        return torch.zeros(batch_size, *self.spec.input_shape, dtype=torch.long)
+
+    def exportable_net(self) -> nn.Module:
+        return LogitsOnly(self.net)
+
+    export_free_dims = {0: "batch", 1: "steps"}
 
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
         x = batch[0] if isinstance(batch, list | tuple) else batch

@@ -301,6 +301,12 @@ RULES: tuple[Rule, ...] = (
         "a positive integer or 'full'",
     ),
     Rule("data.val_size", lambda v: _int(v) and v >= 0, "an integer >= 0"),
+    Rule("data.test_size", lambda v: _number(v) and 0 < v < 1, "a fraction between 0 and 1"),
+    Rule("data.val_fraction", lambda v: _number(v) and 0 <= v < 1, "a fraction in [0, 1)"),
+    Rule("data.test_fraction", lambda v: _number(v) and 0 <= v < 1, "a fraction in [0, 1)"),
+    Rule("scheduler.scheduler.step_size", lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    Rule("scheduler.scheduler.gamma", lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    Rule("scheduler.scheduler.T_max", lambda v: _int(v) and v >= 1, "an integer >= 1"),
     Rule("data.resize", lambda v: _int(v) and v >= 1, "a positive image size or null"),
     Rule("speed.steps_per_call", lambda v: _int(v) and v >= 1, "a positive integer"),
     Rule(
