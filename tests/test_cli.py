@@ -117,3 +117,22 @@ def test_entry_points_refuse_keys_they_do_not_read(
     )
     assert result.returncode == 2
     assert expected in result.stderr.strip().splitlines()[-1], result.stderr[-1500:]
+
+
+def test_missing_data_values_name_the_full_key(tmp_path: Path) -> None:
+    """Hydra would be told `path=...` (and reject it); the user must pass data.path=..."""
+    result = run_script("train.py", "data=tabular_csv", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (
+        "error: data.path and data.target are required: pass data.path=<value> "
+        "data.target=<value> on the command line"
+    )
+
+
+def test_an_unusable_log_dir_is_one_line_even_for_root(tmp_path: Path) -> None:
+    result = run_script("train.py", "data=iris", "paths.log_dir=/proc/forbidden")
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cannot create the run directory /proc/forbidden/")
+    assert "Traceback" not in result.stderr

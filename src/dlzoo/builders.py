@@ -23,7 +23,13 @@ from dlzoo.tasks.steps_per_call import StepsPerCall
 DATA_META_KEYS = ("name", "default_epochs", "gradient_clip_val")
 
 
-def _without(cfg: DictConfig, keys: tuple[str, ...]) -> DictConfig:
+def _without(cfg: DictConfig, keys: tuple[str, ...], group: str = "data") -> DictConfig:
+    missing = [str(k) for k in cfg if k not in keys and OmegaConf.is_missing(cfg, k)]
+    if missing:
+        keys_text = " and ".join(f"{group}.{k}" for k in missing)
+        example = " ".join(f"{group}.{k}=<value>" for k in missing)
+        verb = "is" if len(missing) == 1 else "are"
+        raise ConfigError(f"{keys_text} {verb} required: pass {example} on the command line")
     plain = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(plain, dict)
     return OmegaConf.create({k: v for k, v in plain.items() if k not in keys})

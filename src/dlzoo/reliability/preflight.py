@@ -72,11 +72,16 @@ class RunDirCheck(Callback):
     instead of Hydra's traceback."""
 
     def _check(self, folder: str) -> None:
-        base = _nearest_existing(Path(folder))
-        if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
-            why = "is not a folder" if not base.is_dir() else "is not writable"
+        # create it (Hydra would next): permission bits say nothing to root, and some
+        # folders (/proc, read-only mounts) refuse every writer
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            problem = "" if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"
+        except OSError as err:
+            problem = err.strerror or str(err)
+        if problem:
             print(
-                f"error: cannot create the run directory {folder}: {base} {why}. Set "
+                f"error: cannot create the run directory {folder} ({problem}). Set "
                 f"paths.log_dir (or hydra.run.dir / hydra.sweep.dir) to a writable folder.",
                 file=sys.stderr,
             )
