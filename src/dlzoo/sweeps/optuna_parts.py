@@ -4,12 +4,15 @@ config by name, with one readable error for a name or option that does not exist
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from dlzoo.errors import ConfigError
 from dlzoo.sweeps.resolvers import direction as metric_direction
+
+log = logging.getLogger("dlzoo")
 
 SAMPLERS = {
     "tpe": "TPESampler",
@@ -56,6 +59,13 @@ def _build(kind: str, table: dict[str, str], cfg: Mapping[str, Any] | None, **ex
         module = optuna.samplers if kind == "sampler" else optuna.pruners
         cls = getattr(module, table[name])
     accepted = set(inspect.signature(cls).parameters) - {"self"}
+    module = optuna.samplers if kind == "sampler" else optuna.pruners
+    elsewhere = {  # left over from the group's config after switching, e.g. pruner=none
+        p for other in table.values() for p in inspect.signature(getattr(module, other)).parameters
+    }
+    for key in sorted((set(options) - accepted) & elsewhere):
+        log.warning("hydra.sweeper.%s.%s is not an option of %s: ignored", kind, key, name)
+        options.pop(key)
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise ConfigError(
@@ -149,13 +159,23 @@ def storage_url(storage: str | None, log_dir: str | Path, study_name: str) -> st
 def make_storage(url: str, heartbeat_interval: int, on_stale: Any = None) -> Any:
     """An RDB storage whose trials send heartbeats: a trial whose process died is found by
     ``optuna.storages.fail_stale_trials`` and marked failed (``on_stale`` then re-queues it)."""
+    import time
+
     from optuna.storages import RDBStorage
+    from sqlalchemy.exc import OperationalError
 
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
-    return RDBStorage(
-        url,
-        engine_kwargs=engine_kwargs,
-        heartbeat_interval=heartbeat_interval,
-        grace_period=2 * heartbeat_interval,
-        failed_trial_callback=on_stale,
-    )
+    for attempt in range(5):  # workers started together race to create the tables
+        try:
+            return RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=2 * heartbeat_interval,
+                failed_trial_callback=on_stale,
+            )
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5 + attempt)
+    raise AssertionError("unreachable")
