@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -156,25 +157,38 @@ def storage_url(storage: str | None, log_dir: str | Path, study_name: str) -> st
     return f"sqlite:///{path}"
 
 
+#: the storage argument called for a trial whose heartbeat stopped (renamed in Optuna 4.9)
+STALE_CALLBACK = "failed_trial_callback"
+
+
+def _stale_callback_name() -> str:
+    from optuna.storages import RDBStorage
+
+    names = inspect.signature(RDBStorage.__init__).parameters
+    return "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in names else STALE_CALLBACK
+
+
 def make_storage(url: str, heartbeat_interval: int, on_stale: Any = None) -> Any:
     """An RDB storage whose trials send heartbeats: a trial whose process died is found by
     ``optuna.storages.fail_stale_trials`` and marked failed (``on_stale`` then re-queues it)."""
     import time
 
     from optuna.storages import RDBStorage
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import SQLAlchemyError
 
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
     for attempt in range(5):  # workers started together race to create the tables
         try:
-            return RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=heartbeat_interval,
-                grace_period=2 * heartbeat_interval,
-                failed_trial_callback=on_stale,
-            )
-        except OperationalError:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # heartbeats are "experimental" since Optuna 2.9
+                return RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=2 * heartbeat_interval,
+                    **{_stale_callback_name(): on_stale},
+                )
+        except SQLAlchemyError:
             if attempt == 4:
                 raise
             time.sleep(0.5 + attempt)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,14 @@ class OptunaSearch:
     returns: list[Any] = field(default_factory=list)
 
     def run(self) -> list[Any]:
+        with warnings.catch_warnings():
+            # Optuna calls heartbeats "experimental" and meant for Study.optimize; ask/tell
+            # with heartbeats recorded here is what lets a relaunch find a dead worker's trial
+            warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
+            warnings.filterwarnings("ignore", message=".*fail_stale_trials.*")
+            return self._run()
+
+    def _run(self) -> list[Any]:
         from optuna.storages import fail_stale_trials
 
         while True:

@@ -99,6 +99,8 @@ def load_run(run_dir: Path) -> Run:
     config_file = run_dir / ".hydra" / "config.yaml"
     if config_file.is_file():
         optimized = (yaml.safe_load(config_file.read_text()) or {}).get("optimized_metric")
+        if isinstance(optimized, list):  # multi-objective: rank by the first (study.md: all)
+            optimized = optimized[0] if optimized else None
     return Run(run_dir, overrides, record, optimized, read_history(run_dir))
 
 
