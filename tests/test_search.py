@@ -36,6 +36,20 @@ def slowed(tmp_path: Path, pause: float = 0.1) -> list[str]:
     ]
 
 
+def stall_once(marker: Path, step: int, **where: str) -> list[str]:
+    """Hang the chosen job at ``step`` (after a checkpoint), once: see tests/stall.py."""
+    args = [
+        "+callbacks.stall._target_=stall.StallOnce",
+        f"+callbacks.stall.step={step}",
+        f"+callbacks.stall.marker={marker}",
+    ]
+    return args + [f"+callbacks.stall.{k}={quote(v)}" for k, v in where.items()]
+
+
+def quote(text: str) -> str:
+    return "'" + text + "'"
+
+
 def finish(proc: subprocess.Popen[str], timeout: float = 300) -> str:
     out, _ = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, out[-4000:]
@@ -89,16 +103,12 @@ def test_killed_search_continues_with_the_same_command(tmp_path: Path) -> None:
         "hydra.sweeper.heartbeat_interval=1",
         "hydra/sweeper/pruner=none",
         "trainer.max_epochs=3",
-        *slowed(tmp_path),
+        # trial 2 hangs in its second epoch (after the first epoch's checkpoint)
+        *stall_once(tmp_path / "stalled", step=15, env="DLZOO_OPTUNA_TRIAL=2"),
     ]
     first = start_train_script(*args)
     runs = logs / "hparams_two_clusters" / "multiruns"
-
-    def third_trial_checkpointed() -> bool:
-        done = [r for r in runs.glob("*/*") if status(r) == "completed"]
-        return len(done) == 2 and any(runs.glob("*/2_*/checkpoints/last.ckpt"))
-
-    wait_for(third_trial_checkpointed, first)
+    wait_for((tmp_path / "stalled").exists, first)
     first.send_signal(signal.SIGKILL)
     first.communicate()
     (sweep,) = runs.iterdir()
@@ -132,8 +142,8 @@ def test_two_workers_share_one_study(tmp_path: Path) -> None:
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
         "hydra.sweeper.n_trials=4",
         "hydra/sweeper/pruner=none",
-        "trainer.max_epochs=3",
-        *slowed(tmp_path),
+        "trainer.max_epochs=2",
+        *slowed(tmp_path, pause=0.1),  # 2 s a trial: both workers get some
     ]
     workers = [start_train_script(*args) for _ in range(2)]
     outs = [finish(w) for w in workers]
@@ -188,16 +198,12 @@ def test_killed_grid_sweep_resumes_in_its_folder(tmp_path: Path) -> None:
         f"paths.log_dir={logs}",
         *QUIET,
     ]
-    args = ["-m", *common, "optimizer.lr=0.2,0.1,0.05,0.02", *slowed(tmp_path, pause=0.15)]
+    # job 2 hangs in its third epoch (full batch: one step an epoch), after two checkpoints
+    hang = stall_once(tmp_path / "stalled", step=2, run_prefix="2_")
+    args = ["-m", *common, "optimizer.lr=0.2,0.1,0.05,0.02", *hang]
     first = start_train_script(*args)
     runs = logs / "two_clusters" / "multiruns"
-
-    def third_job_checkpointed() -> bool:
-        done = [r for r in runs.glob("*/*") if status(r) == "completed"]
-        third = list(runs.glob("*/2_*/checkpoints/epoch_001.ckpt"))
-        return len(done) == 2 and bool(third)
-
-    wait_for(third_job_checkpointed, first)
+    wait_for((tmp_path / "stalled").exists, first)
     first.send_signal(signal.SIGKILL)
     first.communicate()
     (sweep,) = runs.iterdir()
