@@ -81,16 +81,29 @@ def _build(kind: str, table: dict[str, str], cfg: Mapping[str, Any] | None, **ex
 
 
 def make_sampler(cfg: Mapping[str, Any] | None, grid: dict[str, list[Any]] | None = None) -> Any:
-    """An Optuna sampler (default TPE). The grid sampler gets the choices as its grid."""
-    name, _ = _options(cfg)
+    """An Optuna sampler (default TPE). The grid sampler gets the choices as its grid. A
+    seeded sampler draws trial ``n`` with seed ``seed + n`` (see ``seeding``), so relaunches
+    and extra workers never repeat the first launch's draws. QMC and grid keep one seed:
+    QMC indexes its sequence by trial number, and grid never repeats a visited point."""
+    name, options = _options(cfg)
+    extra: dict[str, Any] = {}
     if str(name).lower() == "grid":
         if grid is None:
             raise ConfigError(
                 "hydra.sweeper.sampler.name='grid' needs a search space of choice(...) or "
                 "range(...) only (intervals have no grid)"
             )
-        return _build("sampler", SAMPLERS, cfg, search_space=grid)
-    return _build("sampler", SAMPLERS, cfg)
+        extra["search_space"] = grid
+    seed = options.get("seed")
+    sampler = _build("sampler", SAMPLERS, cfg, **extra)  # checks name and options once
+    if seed is None or str(name).lower() in ("qmc", "grid") or "_target_" in options:
+        return sampler
+    from dlzoo.sweeps.seeding import SeedPerTrial
+
+    def build(trial_seed: int) -> Any:
+        return _build("sampler", SAMPLERS, {**dict(cfg or {}), "seed": trial_seed}, **extra)
+
+    return SeedPerTrial(build, int(seed))
 
 
 def make_pruner(cfg: Mapping[str, Any] | None) -> Any:

@@ -37,7 +37,20 @@ def requeue(study: Any, trial: Any) -> None:
     its parameters and folder (and ``resume=auto`` continues its checkpoint)."""
     attrs = {RETRY_OF: trial.number, RUN_DIR: trial.user_attrs.get(RUN_DIR)}
     study.enqueue_trial(trial.params, user_attrs=attrs)
-    log.warning("trial %d stopped without a result (its process died): re-queued", trial.number)
+    log.warning(
+        "trial %d stopped without a result: re-queued, to continue from its last checkpoint",
+        trial.number,
+    )
+
+
+def tell(study: Any, trial: Any, values: Any = None, state: Any = None) -> None:
+    """``study.tell``; the grid sampler asks to stop the study when its grid is used up,
+    which Optuna allows only inside ``Study.optimize`` (the result is stored either way)."""
+    try:
+        study.tell(trial, values, state=state)
+    except RuntimeError as err:
+        if "Study.stop" not in str(err):
+            raise
 
 
 def counted(trials: list[Any]) -> list[Any]:
@@ -123,7 +136,7 @@ class OptunaSearch:
             self._beat([trial])
             if RETRY_OF not in trial.user_attrs and self._over_budget(trial.number):
                 trial.set_user_attr(SURPLUS, True)
-                self.study.tell(trial, state=TrialState.FAIL)
+                tell(self.study, trial, state=TrialState.FAIL)
                 break
             params = {k: suggest(trial, k, d) for k, d in self.space.distributions.items()}
             run_dir = self._run_dir(trial, params)
@@ -185,6 +198,7 @@ class OptunaSearch:
             stop.set()
             for prepared in batch:
                 self._settle_interrupted(prepared)
+            log.warning("search interrupted: run the same command again to continue the study")
             raise
         finally:
             stop.set()
@@ -202,14 +216,14 @@ class OptunaSearch:
         outcome = result._return_value
         if result.status == JobStatus.COMPLETED and outcome is not None:
             values = list(outcome) if isinstance(outcome, list | tuple) else [outcome]
-            self.study.tell(trial, values if len(values) > 1 else values[0])
+            tell(self.study, trial, values if len(values) > 1 else values[0])
             return
         if isinstance(outcome, TrialPruned):
-            self.study.tell(trial, state=TrialState.PRUNED)
+            tell(self.study, trial, state=TrialState.PRUNED)
             return
         reason = failure_reason(outcome) if outcome is not None else "no objective returned"
         trial.set_user_attr(REASON, reason)
-        self.study.tell(trial, state=TrialState.FAIL)
+        tell(self.study, trial, state=TrialState.FAIL)
 
     def _settle_interrupted(self, prepared: Prepared) -> None:
         """A trial of a batch that was interrupted: its result if it finished, else failed
@@ -227,12 +241,12 @@ class OptunaSearch:
             record = read_metrics(prepared.run_dir)
             if record.get("status") == "completed":
                 values = objective(record, self.metrics)
-                self.study.tell(trial, values)
+                tell(self.study, trial, values)
                 return
         except Exception:  # noqa: BLE001 - no usable record: the trial runs again
             pass
         trial.set_user_attr(REASON, "interrupted")
-        self.study.tell(trial, state=TrialState.FAIL)
+        tell(self.study, trial, state=TrialState.FAIL)
         requeue(self.study, next(t for t in self.study.get_trials() if t.number == trial.number))
 
 

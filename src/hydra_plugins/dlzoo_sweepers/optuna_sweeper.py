@@ -100,7 +100,7 @@ class DlzooOptunaSweeper(Sweeper):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         about = (
-            f"Storage `{url}`; sampler {type(study.sampler).__name__}, pruner "
+            f"Storage `{url}`; sampler {type(getattr(study.sampler, 'inner', study.sampler)).__name__}, pruner "
             f"{type(study.pruner).__name__}; {', '.join(f'{d} {m}' for d, m in zip(directions, metrics, strict=True))}. "
             f"Dashboard: `optuna-dashboard {url}`."
         )
