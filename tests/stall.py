@@ -55,7 +55,9 @@ class StallOnce(Callback):
     ``marker`` does not exist yet (it is written first). A relaunch of the same command then
     runs through, which lets a test kill a sweep in the middle of a chosen job."""
 
-    def __init__(self, step: int, marker: str, run_prefix: str | None = None, env: str | None = None) -> None:
+    def __init__(
+        self, step: int, marker: str, run_prefix: str | None = None, env: str | None = None
+    ) -> None:
         self.step = step
         self.marker = Path(marker)
         self.run_prefix = run_prefix
@@ -67,7 +69,9 @@ class StallOnce(Callback):
 
         from hydra.core.hydra_config import HydraConfig
 
-        run_dir = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path()
+        run_dir = (
+            Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path()
+        )
         name, _, value = (self.env or "").partition("=")
         chosen = (self.run_prefix is None or run_dir.name.startswith(self.run_prefix)) and (
             self.env is None or os.environ.get(name) == value

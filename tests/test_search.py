@@ -56,11 +56,15 @@ def finish(proc: subprocess.Popen[str], timeout: float = 300) -> str:
     return out
 
 
-def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 180) -> None:
+def wait_for(
+    condition: Callable[[], bool], proc: subprocess.Popen[str], timeout: float = 180
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if proc.poll() is not None:
-            raise AssertionError(f"the run ended before the test could stop it:\n{proc.stdout.read()[-4000:]}")
+            raise AssertionError(
+                f"the run ended before the test could stop it:\n{proc.stdout.read()[-4000:]}"
+            )
         if time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("timed out waiting for the run")
@@ -84,7 +88,9 @@ def snapshot(run: Path) -> dict[str, tuple[int, bytes]]:
 
 
 def load_study(log_dir: Path, name: str = "two_clusters"):
-    return optuna.load_study(study_name=name, storage=f"sqlite:///{log_dir / 'searches' / f'{name}.db'}")
+    return optuna.load_study(
+        study_name=name, storage=f"sqlite:///{log_dir / 'searches' / f'{name}.db'}"
+    )
 
 
 def test_optuna_is_current() -> None:
@@ -210,7 +216,9 @@ def test_killed_grid_sweep_resumes_in_its_folder(tmp_path: Path) -> None:
     before = {r.name: snapshot(r) for r in sweep.iterdir() if r.name.startswith(("0_", "1_"))}
 
     out = finish(start_train_script(*args, "resume=auto"))
-    reference = finish(start_train_script(*common, "optimizer.lr=0.05", f"hydra.run.dir={tmp_path / 'ref'}"))
+    reference = finish(
+        start_train_script(*common, "optimizer.lr=0.05", f"hydra.run.dir={tmp_path / 'ref'}")
+    )
 
     assert [p.name for p in runs.iterdir()] == [sweep.name], out[-3000:]
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
@@ -232,28 +240,62 @@ def test_bad_sampler_pruner_and_search_space_name_what_is_allowed() -> None:
     from dlzoo.sweeps.optuna_parts import make_pruner, make_sampler
     from dlzoo.sweeps.search_space import parse_search_space
 
-    with pytest.raises(ConfigError, match=r"'annealing' is not a sampler; allowed: tpe, random, grid"):
+    with pytest.raises(
+        ConfigError, match=r"'annealing' is not a sampler; allowed: tpe, random, grid"
+    ):
         make_sampler({"name": "annealing"})
     with pytest.raises(ConfigError, match=r"renamed: use tpe"):
         make_sampler({"name": "motpe"})
     with pytest.raises(ConfigError, match=r"'early' is not a pruner; allowed: none, median"):
         make_pruner({"name": "early"})
-    with pytest.raises(ConfigError, match=r"'median' has no option patience; its options: .*n_startup_trials"):
+    with pytest.raises(
+        ConfigError, match=r"'median' has no option patience; its options: .*n_startup_trials"
+    ):
         make_pruner({"name": "median", "patience": 3})
     # options of the group's config left over after switching pruners are ignored, with a warning
     assert type(make_pruner({"name": "none", "n_startup_trials": 2})).__name__ == "NopPruner"
-    with pytest.raises(ConfigError, match=r"optimizer.lr=interval\(0.1\).*use interval\(low, high\)"):
+    with pytest.raises(
+        ConfigError, match=r"optimizer.lr=interval\(0.1\).*use interval\(low, high\)"
+    ):
         parse_search_space({"optimizer.lr": "interval(0.1)"}, [])
     with pytest.raises(ConfigError, match=r"needs a sweep expression"):
         parse_search_space({"optimizer.lr": "0.1"}, [])
     space = parse_search_space(
-        {"optimizer.lr": "tag(log, interval(1e-4, 1e-1))", "a": "int(interval(1, 4))", "b": "range(1, 7, 2)"},
+        {
+            "optimizer.lr": "tag(log, interval(1e-4, 1e-1))",
+            "a": "int(interval(1, 4))",
+            "b": "range(1, 7, 2)",
+        },
         ["b=3", "c=choice(x, y)", "trainer.max_epochs=2"],
     )
     lr, a, c = (space.distributions[k] for k in ("optimizer.lr", "a", "c"))
     assert lr.log and (lr.low, lr.high) == (1e-4, 1e-1)
     assert (a.low, a.high) == (1, 4) and list(c.choices) == ["x", "y"]
     assert "b" not in space.distributions and space.fixed == ["b=3", "trainer.max_epochs=2"]
+
+
+def test_seeded_sampler_continues_a_study_without_replaying_its_draws() -> None:
+    """A relaunch builds a new sampler with the same seed: trial n is still drawn with
+    seed + n, so it neither repeats the first launch's draws nor loses reproducibility."""
+    from dlzoo.sweeps.optuna_parts import make_sampler
+
+    def search(launches: list[int]) -> list[float]:
+        storage = optuna.storages.InMemoryStorage()
+        for n in launches:  # each launch: a new sampler on the same stored study
+            study = optuna.create_study(
+                study_name="s",
+                storage=storage,
+                load_if_exists=True,
+                sampler=make_sampler({"name": "tpe", "seed": 7, "n_startup_trials": 3}),
+            )
+            for _ in range(n):
+                trial = study.ask()
+                study.tell(trial, trial.suggest_float("x", 0.0, 1.0))
+        return [t.params["x"] for t in study.trials]
+
+    relaunched = search([2, 2, 2])
+    assert len(set(relaunched)) == 6
+    assert relaunched == search([6]) == search([3, 3])
 
 
 def test_a_bad_sampler_name_is_one_error_line(tmp_path: Path) -> None:
@@ -263,7 +305,9 @@ def test_a_bad_sampler_name_is_one_error_line(tmp_path: Path) -> None:
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 2, out[-3000:]
     last = out.strip().splitlines()[-1]
-    assert last.startswith("error: hydra.sweeper.sampler.name='annealing' is not a sampler"), out[-2000:]
+    assert last.startswith("error: hydra.sweeper.sampler.name='annealing' is not a sampler"), out[
+        -2000:
+    ]
     assert "Traceback" not in out
 
 

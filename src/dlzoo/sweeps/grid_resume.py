@@ -20,7 +20,10 @@ def job_key(overrides: Sequence[str]) -> tuple[str, ...]:
 
 def resuming(config: DictConfig) -> bool:
     """Whether this multirun was launched with ``resume=...`` (continue, don't start over)."""
-    return any(str(o).startswith("resume=") and str(o) != "resume=null" for o in config.hydra.overrides.task)
+    return any(
+        str(o).startswith("resume=") and str(o) != "resume=null"
+        for o in config.hydra.overrides.task
+    )
 
 
 def previous_sweep_dir(config: DictConfig) -> Path | None:

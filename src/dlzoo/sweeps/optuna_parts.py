@@ -178,7 +178,11 @@ def _stale_callback_name() -> str:
     from optuna.storages import RDBStorage
 
     names = inspect.signature(RDBStorage.__init__).parameters
-    return "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in names else STALE_CALLBACK
+    return (
+        "heartbeat_stale_trial_callback"
+        if "heartbeat_stale_trial_callback" in names
+        else STALE_CALLBACK
+    )
 
 
 def make_storage(url: str, heartbeat_interval: int, on_stale: Any = None) -> Any:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,5 +269,9 @@ def use_sweep_dir(config: DictConfig, sweep_dir: str) -> None:
     """Point this launch (its jobs and its summary) at ``sweep_dir``."""
     with read_write(config):
         config.hydra.sweep.dir = sweep_dir
-        kept = [str(o) for o in config.hydra.overrides.hydra if not str(o).startswith("hydra.sweep.dir=")]
+        kept = [
+            str(o)
+            for o in config.hydra.overrides.hydra
+            if not str(o).startswith("hydra.sweep.dir=")
+        ]
         config.hydra.overrides.hydra = [*kept, f"hydra.sweep.dir={quoted(sweep_dir)}"]

@@ -60,7 +60,9 @@ def _distribution(key: str, text: str, sweep: Any) -> BaseDistribution:
             return FloatDistribution(values[0], values[-1], step=float(sweep.step), log=log)
     except ValueError as err:
         raise ConfigError(f"search space {key}={text}: {err}") from None
-    raise ConfigError(f"search space {key}={text}: {type(sweep).__name__} is not supported; use {SYNTAX}")
+    raise ConfigError(
+        f"search space {key}={text}: {type(sweep).__name__} is not supported; use {SYNTAX}"
+    )
 
 
 def _range_values(start: float, stop: float, step: float) -> list[float]:
@@ -86,7 +88,9 @@ def parse_search_space(params: dict[str, Any] | None, arguments: list[str]) -> S
             override = parser.parse_overrides([line])[0]
         except HydraException as err:
             first = str(err).splitlines()[0]
-            raise ConfigError(f"search space {line!r} cannot be parsed ({first}); use {SYNTAX}") from None
+            raise ConfigError(
+                f"search space {line!r} cannot be parsed ({first}); use {SYNTAX}"
+            ) from None
         key = override.get_key_element()
         from_config = i < len(lines)
         if override.is_sweep_override():

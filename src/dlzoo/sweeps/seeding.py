@@ -33,10 +33,14 @@ class SeedPerTrial(BaseSampler):
     def infer_relative_search_space(self, study: Any, trial: Any) -> dict[str, Any]:
         return self._for(trial).infer_relative_search_space(study, trial)
 
-    def sample_relative(self, study: Any, trial: Any, search_space: dict[str, Any]) -> dict[str, Any]:
+    def sample_relative(
+        self, study: Any, trial: Any, search_space: dict[str, Any]
+    ) -> dict[str, Any]:
         return self._for(trial).sample_relative(study, trial, search_space)
 
-    def sample_independent(self, study: Any, trial: Any, param_name: str, param_distribution: Any) -> Any:
+    def sample_independent(
+        self, study: Any, trial: Any, param_name: str, param_distribution: Any
+    ) -> Any:
         return self._for(trial).sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Any, trial: Any) -> None:

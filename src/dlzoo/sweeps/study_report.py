@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from dlzoo.sweeps.optuna_search import REASON, RETRY_OF, RUN_DIR, SURPLUS
+from dlzoo.sweeps.optuna_search import REASON, RETRY_OF, RUN_DIR, SURPLUS, counted
 
 log = logging.getLogger("dlzoo")
 
@@ -60,16 +60,26 @@ def best_lines(study: Any, metrics: list[str]) -> tuple[list[str], dict[str, Any
     if len(metrics) == 1:
         best = study.best_trial
         results |= {"best_trial": best.number, "best_value": best.value, "best_params": best.params}
-        return [f"Best trial: **{best.number}**, {metrics[0]} = {best.value:.6g}, {best.params}"], results
+        return [
+            f"Best trial: **{best.number}**, {metrics[0]} = {best.value:.6g}, {best.params}"
+        ], results
     front = sorted(study.best_trials, key=lambda t: t.number)
     results["best_trials"] = [
-        {"number": t.number, "values": dict(zip(metrics, t.values, strict=True)), "params": t.params}
+        {
+            "number": t.number,
+            "values": dict(zip(metrics, t.values, strict=True)),
+            "params": t.params,
+        }
         for t in front
     ]
     lines = [f"Pareto front ({len(front)} trials, {' / '.join(metrics)}):", ""]
-    lines += ["| trial | " + " | ".join(metrics) + " | params |", "|---|" + "---|" * (len(metrics) + 1)]
     lines += [
-        f"| {t.number} | " + " | ".join(_fmt(v) for v in t.values) + f" | {t.params} |" for t in front
+        "| trial | " + " | ".join(metrics) + " | params |",
+        "|---|" + "---|" * (len(metrics) + 1),
+    ]
+    lines += [
+        f"| {t.number} | " + " | ".join(_fmt(v) for v in t.values) + f" | {t.params} |"
+        for t in front
     ]
     return lines, results
 
@@ -104,17 +114,25 @@ def pictures(study: Any, sweep_dir: Path, metrics: list[str]) -> list[Path]:
     first = {"target": (lambda t: t.values[0]), "target_name": metrics[0]} if multi else {}
     name = {} if multi else {"target_name": metrics[0]}
     drawn = [
-        _save(lambda: ovm.plot_optimization_history(study, **first, **name), sweep_dir / HISTORY_PNG),
-        _save(lambda: ovm.plot_param_importances(study, **first, **name), sweep_dir / IMPORTANCES_PNG),
+        _save(
+            lambda: ovm.plot_optimization_history(study, **first, **name), sweep_dir / HISTORY_PNG
+        ),
+        _save(
+            lambda: ovm.plot_param_importances(study, **first, **name), sweep_dir / IMPORTANCES_PNG
+        ),
     ]
     if multi:
         drawn.append(
-            _save(lambda: ovm.plot_pareto_front(study, target_names=metrics), sweep_dir / PARETO_PNG)
+            _save(
+                lambda: ovm.plot_pareto_front(study, target_names=metrics), sweep_dir / PARETO_PNG
+            )
         )
     return [p for p in drawn if p is not None]
 
 
-def write_study_report(study: Any, sweep_dir: Path, metrics: list[str], about: str) -> dict[str, Path]:
+def write_study_report(
+    study: Any, sweep_dir: Path, metrics: list[str], about: str
+) -> dict[str, Path]:
     """Write the study's files into ``sweep_dir``; returns their paths by name."""
     columns, rows = trial_rows(study, metrics)
     with (sweep_dir / STUDY_CSV).open("w", newline="") as f:
@@ -123,15 +141,20 @@ def write_study_report(study: Any, sweep_dir: Path, metrics: list[str], about: s
         writer.writerows([["" if v is None else v for v in row] for row in rows])
     lines, results = best_lines(study, metrics)
     (sweep_dir / RESULTS_YAML).write_text(yaml.safe_dump(results, sort_keys=False))
+    kept = {t.number for t in counted(study.get_trials(deepcopy=False))}
     states: dict[str, int] = {}
     for row in rows:
-        states[row[1]] = states.get(row[1], 0) + 1
+        if row[0] in kept:
+            states[row[1]] = states.get(row[1], 0) + 1
+    rerun = len(rows) - len(kept)
     md = [
         f"## Optuna study `{study.study_name}`",
         "",
         about,
         "",
-        f"{len(rows)} trials: " + ", ".join(f"{n} {s}" for s, n in states.items()) + ".",
+        f"{len(kept)} trials: "
+        + ", ".join(f"{n} {s}" for s, n in states.items())
+        + (f"; {rerun} more stopped without a result and re-run." if rerun else "."),
         "",
         *lines,
         "",

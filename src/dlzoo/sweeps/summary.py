@@ -311,8 +311,15 @@ def plot_curves(runs: list[Run], path: Path, title: str = "") -> Path | None:
         if handles:  # beside the plots, never on the data
             ncol = 1 + len(handles) // 25
             extra.append(
-                fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.95),
-                           fontsize=7, ncol=ncol, frameon=False)
+                fig.legend(
+                    handles,
+                    labels,
+                    loc="upper left",
+                    bbox_to_anchor=(1.0, 0.95),
+                    fontsize=7,
+                    ncol=ncol,
+                    frameon=False,
+                )
             )
     if title:
         fig.suptitle(title, fontsize=10)

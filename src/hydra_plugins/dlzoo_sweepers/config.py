@@ -1,11 +1,12 @@
 """The sweepers' configs, registered in Hydra's ConfigStore when Hydra scans its plugins.
 
 Nothing here imports Optuna: every Hydra app start scans plugins, and the ``sweeps`` extra
-is optional.
+is optional. No ``from __future__ import annotations``: Hydra executes plugin modules
+outside ``sys.modules`` and OmegaConf reads these annotations at run time.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional  # noqa: UP035 - OmegaConf reads these at run time
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -17,19 +18,19 @@ class OptunaSweeperConf:
     """``hydra.sweeper`` of an Optuna search (see docs/experiments.md)."""
 
     _target_: str = f"{PACKAGE}.optuna_sweeper.DlzooOptunaSweeper"
-    defaults: List[Any] = field(
+    defaults: list[Any] = field(
         default_factory=lambda: [{"sampler": "tpe"}, {"pruner": "none"}, "_self_"]
     )
     #: ``name`` (tpe, random, grid, cmaes, nsgaii, qmc) and that sampler's options (seed, ...)
-    sampler: Dict[str, Any] = field(default_factory=dict)
+    sampler: dict[str, Any] = field(default_factory=dict)
     #: ``name`` (none, median, percentile, successive_halving, hyperband) and its options
-    pruner: Dict[str, Any] = field(default_factory=dict)
+    pruner: dict[str, Any] = field(default_factory=dict)
     #: minimize / maximize, a list of them, or null: from optimized_metric's name(s)
     direction: Any = None
     #: null: the task name
-    study_name: Optional[str] = None
+    study_name: str | None = None
     #: null: sqlite at <paths.log_dir>/searches/<study_name>.db; a file path; any SQLAlchemy URL
-    storage: Optional[str] = None
+    storage: str | None = None
     #: trials of the whole study (all launches and workers together)
     n_trials: int = 20
     #: trials launched at once (a SLURM array of that size with hydra/launcher=slurm)
@@ -37,12 +38,12 @@ class OptunaSweeperConf:
     #: seconds between heartbeats; a trial silent for twice as long is failed and re-queued
     heartbeat_interval: int = 10
     #: the search space: key -> interval(...), choice(...), range(...), tag(log, ...)
-    params: Optional[Dict[str, str]] = None
+    params: dict[str, str] | None = None
     #: accepted for configs of the old plugin; failed trials never stop a search here
     max_failure_rate: float = 1.0
     #: options of the old plugin that have no meaning here (a clear error if set)
-    search_space: Optional[Dict[str, Any]] = None
-    custom_search_space: Optional[str] = None
+    search_space: dict[str, Any] | None = None
+    custom_search_space: str | None = None
 
 
 @dataclass
@@ -50,8 +51,8 @@ class GridSweeperConf:
     """Hydra's basic sweeper (``-m a=1,2 b=x,y``), resumable: see ``grid_sweeper``."""
 
     _target_: str = f"{PACKAGE}.grid_sweeper.DlzooGridSweeper"
-    max_batch_size: Optional[int] = None
-    params: Optional[Dict[str, str]] = None
+    max_batch_size: int | None = None
+    params: dict[str, str] | None = None
 
 
 SAMPLER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -77,9 +78,19 @@ def register() -> None:
         cs.store(group="hydra/sweeper", name=name, node=OptunaSweeperConf, provider="dlzoo")
     cs.store(group="hydra/sweeper", name="dlzoo_grid", node=GridSweeperConf, provider="dlzoo")
     for name, options in SAMPLER_DEFAULTS.items():
-        cs.store(group="hydra/sweeper/sampler", name=name, node={"name": name, **options}, provider="dlzoo")
+        cs.store(
+            group="hydra/sweeper/sampler",
+            name=name,
+            node={"name": name, **options},
+            provider="dlzoo",
+        )
     for name, options in PRUNER_DEFAULTS.items():
-        cs.store(group="hydra/sweeper/pruner", name=name, node={"name": name, **options}, provider="dlzoo")
+        cs.store(
+            group="hydra/sweeper/pruner",
+            name=name,
+            node={"name": name, **options},
+            provider="dlzoo",
+        )
 
 
 register()

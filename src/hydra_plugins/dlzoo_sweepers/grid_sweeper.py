@@ -33,7 +33,9 @@ class _SkippingLauncher:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.launcher, name)
 
-    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> list[JobReturn]:
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> list[JobReturn]:
         from dlzoo.sweeps.grid_resume import job_key
 
         results: list[JobReturn] = []

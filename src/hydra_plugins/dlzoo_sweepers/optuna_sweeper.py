@@ -51,9 +51,7 @@ class DlzooOptunaSweeper(Sweeper):
         except ImportError:
             from dlzoo.errors import ConfigError
 
-            raise ConfigError(
-                "hparams_search needs Optuna: pip install -e '.[sweeps]'"
-            ) from None
+            raise ConfigError("hparams_search needs Optuna: pip install -e '.[sweeps]'") from None
         from dlzoo.sweeps.optuna_parts import (
             directions_of,
             grid_of,
@@ -104,7 +102,13 @@ class DlzooOptunaSweeper(Sweeper):
             f"{type(study.pruner).__name__}; {', '.join(f'{d} {m}' for d, m in zip(directions, metrics, strict=True))}. "
             f"Dashboard: `optuna-dashboard {url}`."
         )
-        log.info("Optuna study %s in %s (%d trials so far), folder %s", name, url, len(study.trials), sweep_dir)
+        log.info(
+            "Optuna study %s in %s (%d trials so far), folder %s",
+            name,
+            url,
+            len(study.trials),
+            sweep_dir,
+        )
         log.info("Directions: %s", directions)
         search = OptunaSearch(
             study=study,
