@@ -330,3 +330,41 @@ def test_multi_objective_search_reports_the_pareto_front(tmp_path: Path) -> None
     assert front and all(set(t["values"]) == {"val/acc_best", "num_parameters"} for t in front)
     assert "Pareto front" in (sweep / "summary.md").read_text()
     assert (sweep / "optuna_pareto.png").is_file()
+
+
+def test_optuna_dashboard_serves_a_study(tmp_path: Path) -> None:
+    """The `dashboard` extra: optuna-dashboard reads a study dlzoo's storage wrote
+    (bound to 127.0.0.1 only)."""
+    pytest.importorskip("optuna_dashboard", reason="pip install -e '.[dashboard]'")
+    import os
+    import socket
+    import sys
+    import urllib.request
+
+    from dlzoo.sweeps.optuna_parts import make_storage, storage_url
+
+    url = storage_url(None, tmp_path, "demo")
+    study = optuna.create_study(study_name="demo", storage=make_storage(url, 10))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) ** 2, n_trials=3)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "optuna-dashboard"), url]
+        + ["--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
+    )
+    try:
+        deadline, body = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and '"demo"' not in body:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as r:
+                    body = r.read().decode()
+            except OSError:
+                time.sleep(0.3)
+        assert '"study_name": "demo"' in body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
