@@ -82,7 +82,7 @@ def _build(kind: str, table: dict[str, str], cfg: Mapping[str, Any] | None, **ex
 
 def make_sampler(cfg: Mapping[str, Any] | None, grid: dict[str, list[Any]] | None = None) -> Any:
     """An Optuna sampler (default TPE). The grid sampler gets the choices as its grid. A
-    seeded sampler draws trial ``n`` with seed ``seed + n`` (see ``seeding``), so relaunches
+    seeded sampler draws trial ``n`` with a seed made of (seed, n) (see ``seeding``), so relaunches
     and extra workers never repeat the first launch's draws. QMC and grid keep one seed:
     QMC indexes its sequence by trial number, and grid never repeats a visited point."""
     name, options = _options(cfg)
