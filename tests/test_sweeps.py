@@ -243,3 +243,32 @@ def test_hparams_search_configs_compose(name: str, tmp_path: Path) -> None:
     directions = directions_of(sweeper.direction, metrics_of(cfg.optimized_metric))
     assert directions == [expected]
     assert sweeper.max_failure_rate == 1.0 and len(sweeper.params) >= 3
+
+
+def test_run_names_stay_short_without_cutting_a_value() -> None:
+    overrides = ",".join(f"model.net.option_{i}=0.00307912345" for i in range(12))
+    name = run_name(overrides)
+    assert len(name) <= 120 and name.endswith(name.rsplit(",", 1)[1])
+    *kept, tail = name.split(",")
+    assert tail.startswith("etc-") and len(tail) == 12  # a hash of all the overrides
+    assert all(item.endswith("=0.003079") for item in kept)  # whole values, 4 digits
+    assert run_name(overrides.replace("_11=", "_11=1")) != name  # the hash tells them apart
+
+
+def test_one_epoch_sweep_draws_bars_with_the_labels_beside_them(tmp_path: Path) -> None:
+    """26 one-epoch runs (a sweep over the model zoo): one bar per run, not 26 dots."""
+    import matplotlib.image
+
+    sweep = tmp_path / "sweep"
+    for i in range(26):
+        fake_run(
+            sweep,
+            f"{i}_experiment=e{i}",
+            [f"experiment=e{i}"],
+            completed(0.5 + i / 100, 0),
+            [0.5 + i / 100],
+        )
+    written = summarize(sweep)
+    height, width, _ = matplotlib.image.imread(written["png"]).shape
+    assert height > 600  # grows with the number of runs (0.25 inch a bar)
+    assert "26 runs, 26 completed, 0 failed. Varying: experiment." in written["md"].read_text()

@@ -65,7 +65,8 @@ def _build(kind: str, table: dict[str, str], cfg: Mapping[str, Any] | None, **ex
         p for other in table.values() for p in inspect.signature(getattr(module, other)).parameters
     }
     for key in sorted((set(options) - accepted) & elsewhere):
-        log.warning("hydra.sweeper.%s.%s is not an option of %s: ignored", kind, key, name)
+        if name != "none":  # no pruning: its options are moot, not a mistake
+            log.warning("hydra.sweeper.%s.%s is not an option of %s: ignored", kind, key, name)
         options.pop(key)
     unknown = sorted(set(options) - accepted)
     if unknown:

@@ -322,8 +322,8 @@ def plot_curves(runs: list[Run], path: Path, title: str = "") -> Path | None:
                 )
             )
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        extra.append(fig.suptitle(title, fontsize=10))
+    fig.tight_layout(rect=(0, 0, 1, 0.95) if title else (0, 0, 1, 1))
     fig.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=extra)
     plt.close(fig)
     return path
