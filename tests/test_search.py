@@ -371,3 +371,29 @@ def test_optuna_dashboard_serves_a_study(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_configs_written_for_the_old_plugin_still_compose() -> None:
+    """`hydra/sweeper=optuna` + `hydra/sweeper/sampler=tpe` (hydra-optuna-sweeper's names)
+    select dlzoo's sweeper; a sampler given by `_target_` is built from that class."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from dlzoo.cli import config_dir
+    from dlzoo.sweeps.optuna_parts import make_sampler
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=config_dir()):
+        cfg = compose(
+            "train",
+            [
+                "hydra/sweeper=optuna",
+                "hydra/sweeper/sampler=tpe",
+                "hydra.sweeper.direction=maximize",
+            ],
+            return_hydra_config=True,
+        )
+    assert cfg.hydra.sweeper._target_.endswith("DlzooOptunaSweeper")
+    assert cfg.hydra.sweeper.sampler.name == "tpe" and cfg.hydra.sweeper.pruner.name == "none"
+    sampler = make_sampler({"_target_": "optuna.samplers.TPESampler", "seed": 1})
+    assert type(sampler).__name__ == "TPESampler"
