@@ -68,3 +68,40 @@ class StallAt(Callback):
         self.marker.write_text(f"{self.hook} {trainer.global_step}")
         while True:
             time.sleep(60)
+
+
+class StallOnce(Callback):
+    """Sleep forever from ``step`` on, once: only in the run whose folder name starts with
+    ``run_prefix`` (or whose environment has ``env`` = ``NAME=value``) and only while
+    ``marker`` does not exist yet (it is written first). A relaunch of the same command then
+    runs through, which lets a test kill a sweep in the middle of a chosen job."""
+
+    def __init__(
+        self, step: int, marker: str, run_prefix: str | None = None, env: str | None = None
+    ) -> None:
+        self.step = step
+        self.marker = Path(marker)
+        self.run_prefix = run_prefix
+        self.env = env
+        self.armed = False
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        import os
+
+        from hydra.core.hydra_config import HydraConfig
+
+        run_dir = (
+            Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path()
+        )
+        name, _, value = (self.env or "").partition("=")
+        chosen = (self.run_prefix is None or run_dir.name.startswith(self.run_prefix)) and (
+            self.env is None or os.environ.get(name) == value
+        )
+        self.armed = chosen and not self.marker.exists()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if not self.armed or trainer.global_step < self.step:
+            return
+        self.marker.write_text(f"{trainer.global_step} {trainer.current_epoch} {batch_idx}")
+        while True:
+            time.sleep(60)

@@ -193,7 +193,7 @@ def test_multirun_goes_on_after_a_crash_and_a_divergence(
 
 
 def test_optuna_search_six_trials_with_a_failing_trial(tmp_path: Path, tiny_data_dir: Path) -> None:
-    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="pip install dlzoo[sweeps]")
+    pytest.importorskip("optuna", reason="pip install dlzoo[sweeps]")
     result = run_script(
         "train.py",
         "hparams_search=mlp_fashion_mnist",
@@ -224,14 +224,14 @@ def test_optuna_search_six_trials_with_a_failing_trial(tmp_path: Path, tiny_data
 @pytest.mark.parametrize("name", ["mlp_fashion_mnist", "mlp_california", "lenet_fashion_mnist"])
 def test_hparams_search_configs_compose(name: str, tmp_path: Path) -> None:
     """Each search is a seeded TPE multirun whose direction follows its metric's name."""
-    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="pip install dlzoo[sweeps]")
+    pytest.importorskip("optuna", reason="pip install dlzoo[sweeps]")
     from dlzoo.cli import config_dir
+    from dlzoo.sweeps.optuna_parts import directions_of, metrics_of
 
     if name.startswith("lenet") and not (Path(config_dir()) / "model/lenet_modern.yaml").is_file():
         pytest.skip("model=lenet_modern comes with the model zoo")
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=config_dir()):
@@ -240,5 +240,35 @@ def test_hparams_search_configs_compose(name: str, tmp_path: Path) -> None:
     assert "optuna" in sweeper._target_ and sweeper.sampler.seed is not None
     assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
     expected = "minimize" if cfg.optimized_metric.startswith("val/mse") else "maximize"
-    assert OmegaConf.select(cfg, "hydra.sweeper.direction") == expected
+    directions = directions_of(sweeper.direction, metrics_of(cfg.optimized_metric))
+    assert directions == [expected]
     assert sweeper.max_failure_rate == 1.0 and len(sweeper.params) >= 3
+
+
+def test_run_names_stay_short_without_cutting_a_value() -> None:
+    overrides = ",".join(f"model.net.option_{i}=0.00307912345" for i in range(12))
+    name = run_name(overrides)
+    assert len(name) <= 120 and name.endswith(name.rsplit(",", 1)[1])
+    *kept, tail = name.split(",")
+    assert tail.startswith("etc-") and len(tail) == 12  # a hash of all the overrides
+    assert all(item.endswith("=0.003079") for item in kept)  # whole values, 4 digits
+    assert run_name(overrides.replace("_11=", "_11=1")) != name  # the hash tells them apart
+
+
+def test_one_epoch_sweep_draws_bars_with_the_labels_beside_them(tmp_path: Path) -> None:
+    """26 one-epoch runs (a sweep over the model zoo): one bar per run, not 26 dots."""
+    import matplotlib.image
+
+    sweep = tmp_path / "sweep"
+    for i in range(26):
+        fake_run(
+            sweep,
+            f"{i}_experiment=e{i}",
+            [f"experiment=e{i}"],
+            completed(0.5 + i / 100, 0),
+            [0.5 + i / 100],
+        )
+    written = summarize(sweep)
+    height, width, _ = matplotlib.image.imread(written["png"]).shape
+    assert height > 600  # grows with the number of runs (0.25 inch a bar)
+    assert "26 runs, 26 completed, 0 failed. Varying: experiment." in written["md"].read_text()

@@ -14,6 +14,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from dlzoo.errors import ConfigError, DlzooError, TrainingInterrupted
+from dlzoo.sweeps.trial_reporting import TrialPruned
 from dlzoo.utils.records import write_metrics
 
 log = logging.getLogger("dlzoo")
@@ -31,16 +32,28 @@ def sweeper_is_optuna() -> bool:
     return "optuna" in target.lower()
 
 
-def objective(record: dict[str, Any], metric: str | None) -> float | None:
-    """The value a sweeper optimises, read from a run's record."""
+def objective(record: dict[str, Any], metric: Any) -> float | list[float] | None:
+    """The value a sweeper optimises, read from a run's record: one metric, or a list of
+    them for a multi-objective search (a key of ``metrics`` or a number of the record itself,
+    such as ``num_parameters``)."""
     if not metric:
         return None
+    if isinstance(metric, str):
+        return _metric_value(record, metric)
+    values = [_metric_value(record, str(m)) for m in metric]
+    return values if len(values) > 1 else values[0]
+
+
+def _metric_value(record: dict[str, Any], metric: str) -> float:
     metrics = record.get("metrics", {})
-    if metric not in metrics:
+    if metric in metrics:
+        value = metrics[metric]
+    elif isinstance(record.get(metric), int | float):
+        value = record[metric]
+    else:
         raise ConfigError(
             f"optimized_metric={metric!r} is not among this run's metrics {sorted(metrics)}"
         )
-    value = metrics[metric]
     if value is None or not math.isfinite(float(value)):
         raise DlzooError(f"{metric} is {value}: the run produced no finite value to optimise")
     return float(value)
@@ -48,7 +61,7 @@ def objective(record: dict[str, Any], metric: str | None) -> float | None:
 
 def warn_on_direction_mismatch(record: dict[str, Any], metric: str | None) -> None:
     """Optuna's direction should agree with the task's: maximise accuracy, minimise errors."""
-    if not metric or not sweeper_is_optuna():
+    if not metric or not isinstance(metric, str) or not sweeper_is_optuna():
         return
     configured = str(HydraConfig.get().sweeper.get("direction", ""))
     monitor, mode = record.get("monitor"), record.get("mode")
@@ -109,6 +122,11 @@ def run_sweep_job(train: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig
         raise
     except Exception as err:
         failed = failure_record(cfg, err, time.perf_counter() - started)
+        if isinstance(err, TrialPruned):  # stopped by the study's pruner: keep its last metric
+            failed = {**failed, "metrics": err.metrics, "epochs": err.epoch + 1}
+            write_metrics(cfg.paths.output_dir, failed)
+            log.info("trial %s", err)
+            raise
         if record is not None:  # trained, but its objective is unusable: keep its metrics
             failed = {**record, "status": failed["status"], "reason": failed["reason"]}
         write_metrics(cfg.paths.output_dir, failed)

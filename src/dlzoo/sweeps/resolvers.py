@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from omegaconf import OmegaConf
@@ -41,14 +42,29 @@ def _short_number(item: str) -> str:
     return f"{key}{sep}{value}"
 
 
+def _clean(item: str) -> str:
+    item = re.sub(r"\s+", "", item)
+    return re.sub(r"[/\\:*?\"<>|']+", "-", item).strip("-.")
+
+
 def run_name(override_dirname: str, max_length: int = 120) -> str:
     """A folder name made of a run's overrides (``optimizer=adam,seed=1``): path-safe,
-    long floats shortened, switches such as ``callbacks.*`` moved to the end."""
+    long floats shortened, switches such as ``callbacks.*`` moved to the end. A name longer
+    than ``max_length`` keeps the whole overrides that fit (never half a value) and ends in
+    ``etc-<hash of all overrides>``, so two runs never share a folder."""
     items = [_short_number(i) for i in re.split(r",(?![^\[]*\])", override_dirname) if i]
     items.sort(key=_is_background)  # stable: keeps Hydra's order otherwise
-    name = re.sub(r"\s+", "", ",".join(items))
-    name = re.sub(r"[/\\:*?\"<>|']+", "-", name).strip("-.")
-    return name[:max_length] or "run"
+    items = [c for c in (_clean(i) for i in items) if c]
+    name = ",".join(items)
+    if len(name) <= max_length:
+        return name or "run"
+    tail = "etc-" + hashlib.sha1(override_dirname.encode()).hexdigest()[:8]
+    kept: list[str] = []
+    for item in items:
+        if len(",".join([*kept, item, tail])) > max_length:
+            break
+        kept.append(item)
+    return ",".join([*kept, tail])
 
 
 def register_resolvers() -> None:

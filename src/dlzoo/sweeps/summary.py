@@ -28,8 +28,11 @@ from dlzoo.utils.records import METRICS_FILE
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
+STUDY_MD = "study.md"  # written by an Optuna search (dlzoo.sweeps.study_report)
 CURVES_PNG = "curves.png"
 SEEDS_CSV = "seeds.csv"
+#: overrides that only the launch that resumed a run sets: not a difference between runs
+RELAUNCH_ONLY = ("resume", "ckpt_path")
 
 
 @dataclass
@@ -96,6 +99,8 @@ def load_run(run_dir: Path) -> Run:
     config_file = run_dir / ".hydra" / "config.yaml"
     if config_file.is_file():
         optimized = (yaml.safe_load(config_file.read_text()) or {}).get("optimized_metric")
+        if isinstance(optimized, list):  # multi-objective: rank by the first (study.md: all)
+            optimized = optimized[0] if optimized else None
     return Run(run_dir, overrides, record, optimized, read_history(run_dir))
 
 
@@ -108,8 +113,9 @@ def _short_override(key: str, value: str) -> str:
 
 
 def label_runs(runs: list[Run]) -> list[str]:
-    """Name each run by the overrides whose values differ between runs."""
-    keys = sorted({k for r in runs for k in r.overrides})
+    """Name each run by the overrides whose values differ between runs (``resume``, which
+    only the launch that continued a sweep sets, never counts)."""
+    keys = sorted({k for r in runs for k in r.overrides if k not in RELAUNCH_ONLY})
     varying = [k for k in keys if len({r.overrides.get(k) for r in runs}) > 1]
     for run in runs:
         parts = [_short_override(k, run.overrides[k]) for k in varying if k in run.overrides]
@@ -123,7 +129,7 @@ def sort_runs(runs: list[Run]) -> list[Run]:
     def key(run: Run) -> tuple[int, float]:
         value = run.objective
         if run.status != "completed" or value is None:
-            return (1, 0.0)
+            return (2 if run.status != "pruned" else 1, 0.0)  # pruned before failed
         mode = run.record.get("mode") or metric_mode(run.objective_name or "")
         return (0, -value if mode == "max" else value)
 
@@ -233,8 +239,32 @@ def curve_metric(runs: list[Run]) -> str | None:
     return None
 
 
+def _final_values(runs: list[Run], key: str) -> list[tuple[str, float, bool]]:
+    """(label, last value of ``key``, completed) per run that logged it."""
+    out = []
+    for run in runs:
+        values = [row[key] for row in run.history if row.get(key) is not None]
+        if values:
+            out.append((run.label, float(values[-1]), run.status == "completed"))
+    return out
+
+
+def _bars(ax: Any, runs: list[Run], key: str, name: str) -> None:
+    """One bar per run: the final value (a sweep of one-epoch runs has no curves to draw)."""
+    finals = _final_values(runs, key)
+    labels = [label + ("" if ok else " (not completed)") for label, _, ok in finals]
+    ys = range(len(finals))
+    ax.barh(ys, [v for _, v, _ in finals], color=["C0" if ok else "C3" for *_, ok in finals])
+    ax.set_yticks(list(ys), labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{name}, final")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(name)
+
+
 def plot_curves(runs: list[Run], path: Path, title: str = "") -> Path | None:
-    """Validation metric and training loss per epoch, one line per run."""
+    """Validation metric and training loss per epoch, one line per run, the legend beside the
+    plots; when every run has a single epoch, a bar chart of the final values instead."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -246,8 +276,13 @@ def plot_curves(runs: list[Run], path: Path, title: str = "") -> Path | None:
     with_history = [r for r in runs if r.history]
     if not with_history:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
+    one_epoch = all(len(r.history) <= 1 for r in with_history)
+    height = max(4.5, 0.25 * len(with_history)) if one_epoch else 4.5
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), height), squeeze=False)
     for ax, (key, name) in zip(axes[0], panels, strict=True):
+        if one_epoch:
+            _bars(ax, with_history, key, name)
+            continue
         for run in with_history:
             points = [(row["epoch"], row[key]) for row in run.history if row.get(key) is not None]
             if not points:
@@ -260,7 +295,7 @@ def plot_curves(runs: list[Run], path: Path, title: str = "") -> Path | None:
                 marker="o" if len(xs) < 30 else None,
                 markersize=3,
                 linestyle="--" if failed else "-",
-                label=run.label + (" (failed)" if failed else ""),
+                label=run.label + (f" ({run.status})" if failed else ""),
             )
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
@@ -270,11 +305,26 @@ def plot_curves(runs: list[Run], path: Path, title: str = "") -> Path | None:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.set_title(name)
-    axes[0][0].legend(fontsize=8)
+    extra = []
+    if not one_epoch:
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        if handles:  # beside the plots, never on the data
+            ncol = 1 + len(handles) // 25
+            extra.append(
+                fig.legend(
+                    handles,
+                    labels,
+                    loc="upper left",
+                    bbox_to_anchor=(1.0, 0.95),
+                    fontsize=7,
+                    ncol=ncol,
+                    frameon=False,
+                )
+            )
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+        extra.append(fig.suptitle(title, fontsize=10))
+    fig.tight_layout(rect=(0, 0, 1, 0.95) if title else (0, 0, 1, 1))
+    fig.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=extra)
     plt.close(fig)
     return path
 
@@ -294,11 +344,14 @@ def summarize(sweep_dir: str | Path) -> dict[str, Path]:
 
     written = {"csv": sweep_dir / SUMMARY_CSV, "md": sweep_dir / SUMMARY_MD}
     write_csv(written["csv"], columns, rows)
-    failed = sum(r.status != "completed" for r in runs)
+    done = sum(r.status == "completed" for r in runs)
+    pruned = sum(r.status == "pruned" for r in runs)
     md = [
         f"# Sweep summary: {sweep_dir.name}",
         "",
-        f"{len(runs)} runs, {len(runs) - failed} completed, {failed} failed. "
+        f"{len(runs)} runs, {done} completed, "
+        + (f"{pruned} pruned, " if pruned else "")
+        + f"{len(runs) - done - pruned} failed. "
         f"Varying: {', '.join(varying) or 'nothing'}. Best first.",
         "",
         markdown_table(columns, rows),
@@ -308,6 +361,9 @@ def summarize(sweep_dir: str | Path) -> dict[str, Path]:
         written["seeds"] = sweep_dir / SEEDS_CSV
         write_csv(written["seeds"], seed_columns, seed_rows)
         md += ["", "## Mean ± std over seeds", "", markdown_table(seed_columns, seed_rows)]
+    study = sweep_dir / STUDY_MD
+    if study.is_file():  # an Optuna search: its trials, best trial or Pareto front, pictures
+        md += ["", study.read_text().rstrip()]
     written["md"].write_text("\n".join(md) + "\n")
     title = f"{sweep_dir.parent.parent.name}: {sweep_dir.name}"
     curves = plot_curves(runs, sweep_dir / CURVES_PNG, title=title)

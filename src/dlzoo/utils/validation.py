@@ -64,7 +64,7 @@ class TrainSchema:
     task_name: str = MISSING
     seed: int | None = None
     monitor: MonitorSchema = field(default_factory=MonitorSchema)
-    optimized_metric: str | None = None
+    optimized_metric: Any = None  # a metrics.json key, or a list of them (multi-objective search)
     test: bool = True
     ckpt_path: str | None = None
     resume: str | None = None
