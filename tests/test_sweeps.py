@@ -179,7 +179,10 @@ def test_multirun_goes_on_after_a_crash_and_a_divergence(
         "trainer.max_epochs=4",
         *sweep_args(tmp_path, tiny_data_dir),
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # every job ran; then the sweep says how many failed and exits non-zero
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: 3 job(s) of the sweep failed:"), last
     summary = (tmp_path / "sweep" / "summary.md").read_text()
     rows = {r[2]: r for r in md_rows(tmp_path / "sweep" / "summary.md")}
     assert len(rows) == 4, summary
@@ -204,7 +207,8 @@ def test_optuna_search_six_trials_with_a_failing_trial(tmp_path: Path, tiny_data
         "model.net.dropout=choice(0.0, 0.2, 1.5)",  # 1.5 is invalid: those trials fail
         *sweep_args(tmp_path, tiny_data_dir),
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "job(s) of the sweep failed" in result.stderr.strip().splitlines()[-1]
     sweep = tmp_path / "sweep"
     rows = md_rows(sweep / "summary.md")
     assert len(rows) == 6
