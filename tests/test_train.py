@@ -162,3 +162,12 @@ def test_csv_logger(make_cfg: Callable[..., DictConfig]) -> None:
     assert "val/acc" in text.splitlines()[0] and "test/acc" in text.splitlines()[0]
     assert any((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     assert (run_dir / "csv" / "hparams.yaml").is_file()
+
+
+def test_debug_overfit_fits_the_same_three_batches(make_cfg: Callable[..., DictConfig]) -> None:
+    """debug=overfit must see the same 3 batches every epoch (a reshuffle draws new ones and
+    the loss cannot go to zero)."""
+    cfg = make_cfg("model=mlp", "data=fashion_mnist", "debug=overfit", "data.batch_size=8")
+    train(cfg)
+    history = [json.loads(line) for line in (Path(cfg.paths.output_dir) / "history.jsonl").open()]
+    assert history[-1]["train/loss_epoch"] < 0.05, history[-1]

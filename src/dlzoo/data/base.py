@@ -174,13 +174,19 @@ class InMemoryDataModule(L.LightningDataModule):
             tensors,
             batch_size=size,
             step_size=step_size,
-            shuffle=train,
+            shuffle=train and not self.overfitting,
             seed=self.seed,
             rank=rank,
             world_size=world,
             pad_shards=train,
         )
         return self.follow_trainer_epochs(loader) if train else loader
+
+    @property
+    def overfitting(self) -> bool:
+        """``trainer.overfit_batches`` (``debug=overfit``): the same few batches every epoch,
+        so no shuffle."""
+        return bool(self.trainer is not None and getattr(self.trainer, "overfit_batches", 0))
 
     def follow_trainer_epochs(self, loader: ResumableBatches) -> ResumableBatches:
         """Let a training loader read the trainer's epoch when an epoch starts."""

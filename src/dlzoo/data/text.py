@@ -213,7 +213,7 @@ class TextDataModule(InMemoryDataModule):
             num_steps=self.num_steps,
             batch_size=resolve_batch_size(batch_size, windows),
             sampling=self.sampling,
-            shuffle=train,
+            shuffle=train and not self.overfitting,
             seed=self.seed,
             rank=rank,
             world_size=world,
