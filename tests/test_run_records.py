@@ -93,3 +93,39 @@ def test_steps_per_call_with_one_cycle_under_fast_dev_run(
         *QUIET,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_run_that_learned_nothing_says_so(
+    make_cfg: Callable[..., DictConfig], caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = make_cfg("model=mlp", "data=iris", "trainer.max_epochs=1", "optimizer.lr=1e-9")
+    record = train(cfg)
+    baseline = record["baseline"]
+    assert baseline["metric"] == "test/acc" and baseline["learned"] is False
+    assert "the model learned nothing useful: test/acc=" in caplog.text
+    assert "always predicting the most common class" in caplog.text
+
+
+def test_a_run_that_learned_says_so_too(make_cfg: Callable[..., DictConfig]) -> None:
+    record = train(make_cfg("model=mlp", "data=iris", "trainer.max_epochs=20"))
+    assert record["baseline"]["learned"] is True
+    assert record["metrics"]["test/acc"] > record["baseline"]["value"] + 0.2
+
+
+def test_baselines_of_each_task() -> None:
+    import torch
+
+    from dlzoo.data.spec import ClassificationSpec, RegressionSpec, TokenStreamSpec
+    from dlzoo.tasks import LanguageModelTask, MulticlassTask, RegressionTask
+
+    net = torch.nn.Linear(2, 3)
+    multi = MulticlassTask(net, torch.optim.SGD, spec=ClassificationSpec((2,), ("a", "b", "c")))
+    found = multi.trivial_baseline(torch.tensor([0, 1, 1, 2]), torch.tensor([1, 1, 0, 2]))
+    assert found.value == 0.5 and found.beaten_by(0.6) and not found.beaten_by(0.5)
+    reg = RegressionTask(net, torch.optim.SGD, spec=RegressionSpec((2,)))
+    found = reg.trivial_baseline(torch.tensor([[1.0], [3.0]]), torch.tensor([[2.0], [4.0]]))
+    assert found.value == pytest.approx(1 - (0 + 4) / 2)  # guess 2 for targets 2 and 4
+    lm = LanguageModelTask(net, torch.optim.SGD, spec=TokenStreamSpec((4,), ("<unk>", "a", "b")))
+    found = lm.trivial_baseline(torch.tensor([1, 1, 1, 2]), torch.tensor([1, 2]))
+    assert found.metric == "test/perplexity" and not found.higher_is_better
+    assert 1.0 < found.value < 3.0

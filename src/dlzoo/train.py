@@ -212,6 +212,7 @@ def _train(
     best_val = to_float(summary["best"]) if best_path else None
     monitor = cfg.monitor.metric
     final = {**test_metrics, f"{monitor}_best": best_val}
+    baseline = compare_with_baseline(module, datamodule, test_metrics)
     record = {
         "status": "completed",
         "model": cfg.model.get("name"),
@@ -232,6 +233,7 @@ def _train(
         "last_checkpoint": summary["last"],
         "run_dir": str(run_dir),
         "resumed_from": plan.checkpoint,
+        "baseline": baseline,
     }
     if trainer.is_global_zero:
         if best_val is not None:
@@ -246,9 +248,38 @@ def _train(
     return record
 
 
+def compare_with_baseline(
+    module: Task, datamodule: Any, test_metrics: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The task's trivial baseline next to the run's test score (``None`` without one)."""
+    targets = getattr(datamodule, "split_targets", None)
+    if targets is None or not test_metrics:
+        return None
+    found = module.trivial_baseline(targets("train"), targets("test"))
+    if found is None or test_metrics.get(found.metric) is None:
+        return None
+    score = float(test_metrics[found.metric])
+    return {
+        "metric": found.metric,
+        "value": round(found.value, 6),
+        "how": found.how,
+        "learned": found.beaten_by(score),
+    }
+
+
 def report(record: dict[str, Any]) -> None:
-    """The last lines a run prints: where it is, its best checkpoint, its test metrics."""
+    """The last lines a run prints: where it is, its best checkpoint, its test metrics, and
+    whether it did better than a trivial guess."""
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in record["metrics"].items() if v is not None)
     log.info("run directory: %s", record["run_dir"])
     log.info("best checkpoint: %s", record["best_checkpoint"])
     log.info("metrics: %s", metrics)
+    baseline = record.get("baseline")
+    if baseline and not baseline["learned"]:
+        log.warning(
+            "the model learned nothing useful: %s=%.4f is no better than %s (%.4f)",
+            baseline["metric"],
+            record["metrics"][baseline["metric"]],
+            baseline["how"],
+            baseline["value"],
+        )

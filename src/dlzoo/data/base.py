@@ -214,6 +214,11 @@ class InMemoryDataModule(L.LightningDataModule):
         test-split accuracy would leak the test set into model selection."""
         return False
 
+    def split_targets(self, split: str) -> Tensor:
+        """The targets of one split (for baselines and checks)."""
+        self.setup()
+        return self.splits[split][1]
+
     def split_sizes(self) -> dict[str, int]:
         self.setup()
         return {name: len(x) for name, (x, _) in self.splits.items()}

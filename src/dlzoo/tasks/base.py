@@ -28,6 +28,20 @@ log = logging.getLogger(__name__)
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What a model that learned nothing scores: ``metric`` (a test metric the task logs)
+    reaches ``value`` by ``how`` (e.g. predicting the majority class)."""
+
+    metric: str
+    value: float
+    how: str
+    higher_is_better: bool
+
+    def beaten_by(self, value: float) -> bool:
+        return value > self.value if self.higher_is_better else value < self.value
+
+
 @dataclass
 class StepOutput:
     """What the shared step returns: the loss to minimise, what the metrics compare
@@ -108,6 +122,11 @@ class Task(L.LightningModule):
 
     def make_metrics(self) -> MetricCollection:
         raise NotImplementedError
+
+    def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline | None:
+        """The test score of the simplest guess from the training targets alone, so a run
+        that learned nothing can say so; ``None`` when the task has none."""
+        return None
 
     def shared_step(self, batch: Any, stage: str) -> StepOutput:
         """One batch: loss, what the metrics compare, batch size (train, val and test)."""

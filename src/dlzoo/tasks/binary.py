@@ -9,8 +9,8 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import BinaryAccuracy
 
 from dlzoo.data.spec import ClassificationSpec, DataSpec
-from dlzoo.tasks.base import StepOutput, Task
-from dlzoo.tasks.multiclass import top_k
+from dlzoo.tasks.base import Baseline, StepOutput, Task
+from dlzoo.tasks.multiclass import majority_class_baseline, top_k
 from dlzoo.tasks.registry import register
 
 
@@ -46,6 +46,9 @@ class BinaryTask(Task):
         """P(class 1) as a two-column table of both classes' probabilities."""
         p = outputs.sigmoid()
         return torch.cat([1 - p, p], dim=-1)
+
+    def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
+        return majority_class_baseline(train_targets, test_targets)
 
     def readable(self, outputs: Tensor, k: int = 3) -> list[list[tuple[str, float]]]:
         return top_k(outputs, self.class_names, k)

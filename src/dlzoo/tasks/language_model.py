@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import torch
@@ -15,7 +16,7 @@ from dlzoo.data.spec import DataSpec, TokenStreamSpec
 from dlzoo.data.vocab import Vocab
 from dlzoo.generation import generate
 from dlzoo.models.rnn import State, detach_state
-from dlzoo.tasks.base import StepOutput, Task
+from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,17 @@ class LanguageModelTask(Task):
 
     def make_metrics(self) -> MetricCollection:
         return MetricCollection({"perplexity": Perplexity()})
+
+    def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
+        """Perplexity of the unigram model: each token's training frequency (add-one
+        smoothed), whatever came before."""
+        vocab = max(int(train_targets.max()), int(test_targets.max())) + 1
+        counts = torch.bincount(train_targets.flatten().long(), minlength=vocab).double() + 1
+        log_p = (counts / counts.sum()).log()
+        nll = -float(log_p[test_targets.flatten().long()].mean())
+        return Baseline(
+            "test/perplexity", math.exp(nll), "the unigram model (token frequencies)", False
+        )
 
     def forward(self, x: Tensor, state: State = None) -> tuple[Tensor, State]:  # type: ignore[override]
         return self.net(x, state)

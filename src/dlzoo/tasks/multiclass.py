@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from dlzoo.data.spec import ClassificationSpec, DataSpec
-from dlzoo.tasks.base import StepOutput, Task
+from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
 
 
@@ -23,6 +24,13 @@ def top_k(probs: Tensor, names: tuple[str, ...], k: int) -> list[list[tuple[str,
         [(label(i), float(v)) for v, i in zip(vs, ix, strict=True)]
         for vs, ix in zip(values.tolist(), idx.tolist(), strict=True)
     ]
+
+
+def majority_class_baseline(train_targets: Tensor, test_targets: Tensor) -> Baseline:
+    """Test accuracy of always predicting the training split's most common class."""
+    majority = int(torch.mode(train_targets.flatten().long()).values)
+    accuracy = float((test_targets.flatten().long() == majority).float().mean())
+    return Baseline("test/acc", accuracy, "always predicting the most common class", True)
 
 
 @register
@@ -52,6 +60,9 @@ class MulticlassTask(Task):
 
     def predict_outputs(self, outputs: Tensor) -> Tensor:
         return outputs.softmax(dim=-1)
+
+    def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
+        return majority_class_baseline(train_targets, test_targets)
 
     def readable(self, outputs: Tensor, k: int = 3) -> list[list[tuple[str, float]]]:
         return top_k(outputs, self.class_names, k)

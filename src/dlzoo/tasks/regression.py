@@ -7,7 +7,7 @@ from torch import Tensor
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
 
 from dlzoo.data.spec import DataSpec, RegressionSpec
-from dlzoo.tasks.base import StepOutput, Task
+from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
 
 
@@ -60,3 +60,12 @@ class RegressionTask(Task):
 
     def predict_outputs(self, outputs: Tensor) -> Tensor:
         return self.in_target_units(outputs)
+
+    def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
+        """R² of predicting the training targets' mean for every test example (0 or a bit
+        below: the test mean differs from the training mean)."""
+        test = test_targets.double().reshape(len(test_targets), -1)
+        guess = train_targets.double().reshape(len(train_targets), -1).mean(0)
+        spread = ((test - test.mean(0)) ** 2).sum(0).clamp(min=1e-12)
+        r2 = float((1 - ((test - guess) ** 2).sum(0) / spread).mean())
+        return Baseline("test/r2", r2, "predicting the training mean", True)
