@@ -219,3 +219,21 @@ def test_splits_move_to_the_training_device_once_when_asked(
         assert (device.type if device is not None else None) == expected
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (0, 0))
     assert dm._device_for_splits().type == "cuda"  # decided once per device, not per loader
+
+
+def test_a_failed_download_leaves_no_empty_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline, torchvision's download creates <data>/FashionMNIST/raw and then fails; a
+    later run must not find an empty dataset folder (nor the user a stray data/ folder)."""
+    import torchvision.datasets as tvd
+
+    def no_network(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError("no network")
+
+    monkeypatch.setattr(tvd.FashionMNIST, "download", no_network)
+    data_dir = tmp_path / "data"
+    dm = FashionMNISTDataModule(data_dir=str(data_dir), system_dir=None, download=True)
+    with pytest.raises(DataError, match="the download failed"):
+        dm.setup()
+    assert not data_dir.exists()

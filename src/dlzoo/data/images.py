@@ -54,13 +54,24 @@ def find_idx_files(
     if download:
         import torchvision.datasets as tvd
 
+        created = [p for p in (raw, raw.parent, data_dir) if not p.exists()]
         try:
             getattr(tvd, folder)(root=str(data_dir), train=True, download=True)
             getattr(tvd, folder)(root=str(data_dir), train=False, download=True)
         except Exception as err:  # network errors come in many types
+            remove_empty_folders(created)  # a failed download leaves no empty folders behind
             raise DataError(_missing_message(folder, raw, system_dir, err)) from err
         return layout(raw), f"downloaded into {raw}"
     raise DataError(_missing_message(folder, raw, system_dir, None))
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) if it exists and is empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or already gone
+            pass
 
 
 def _missing_message(folder: str, raw: Path, system_dir: Path | None, err: Exception | None) -> str:
