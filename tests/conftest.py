@@ -28,6 +28,15 @@ QUIET = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Ignore the dependency warnings dlzoo's console ignores (dlzoo.console.KNOWN_HARMLESS),
+    so the test run's warnings are the ones that mean something."""
+    from dlzoo.console import pytest_filters
+
+    for line in pytest_filters():
+        config.addinivalue_line("filterwarnings", line)
+
+
 def write_tiny_idx_dataset(
     root: Path, folder: str = "FashionMNIST", n_train: int = 120, n_test: int = 40, seed: int = 0
 ) -> Path:

@@ -16,6 +16,7 @@ import hydra
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 
+from dlzoo.console import quiet_console
 from dlzoo.errors import DlzooError, TrainingInterrupted
 from dlzoo.sweeps.resolvers import register_resolvers
 
@@ -44,6 +45,11 @@ def run_reporting_errors(fn: Callable[[DictConfig], Any], cfg: DictConfig) -> An
     """Call ``fn``; a user-facing error ends the process with its message and status 2
     (130 for a Ctrl-C that stopped training cleanly)."""
     quiet_duplicate_logs()
+    quiet_console()
+    from dlzoo.dataset_sources import missing_data_dir_variable
+
+    if warning := missing_data_dir_variable():
+        log.warning("%s", warning)
     try:
         return fn(cfg)
     except MissingMandatoryValue as err:
@@ -68,6 +74,7 @@ def train_main(cfg: DictConfig) -> float | None:
 
     if in_multirun():  # a failed job is recorded and the sweep goes on
         quiet_duplicate_logs()
+        quiet_console()
         try:
             return run_sweep_job(train, cfg)
         except TrainingInterrupted as err:

@@ -64,20 +64,20 @@ def find_idx_files(
 
 
 def _missing_message(folder: str, raw: Path, system_dir: Path | None, err: Exception | None) -> str:
-    first_line = str(err).strip().splitlines()[0] if err and str(err).strip() else ""
-    why = (
-        f"the download failed ({type(err).__name__}: {first_line})" if err else "downloads are off"
-    )
+    from dlzoo.dataset_sources import DATA_DIR_VARIABLE, debian_package, describe_error
+
+    why = f"the download failed ({describe_error(err)})" if err else "downloads are off"
+    package = debian_package(folder)
     debian = (
-        f" or install the Debian package (apt-get install dataset-{folder.lower()}) which puts "
-        f"them in {system_dir}"
-        if system_dir
+        f" or, on Debian/Ubuntu, `apt-get install {package}` (puts them in {system_dir})"
+        if system_dir and package
         else ""
     )
     return (
         f"{folder} is not available: {why}. Put the four IDX files "
         f"({', '.join(n for pair in IDX_FILES.values() for n in pair)}) in {raw}{debian}; "
-        f"or point DLZOO_DATA_DIR (or paths.data_dir) at a folder that has {folder}/raw."
+        f"or `export {DATA_DIR_VARIABLE}=<folder that has {folder}/raw>` (or pass "
+        f"paths.data_dir=<folder>)."
     )
 
 
