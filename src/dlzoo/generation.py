@@ -1,8 +1,7 @@
-"""Text generation with a trained language model: greedy or temperature sampling."""
+"""Text generation with a trained language model: greedy, temperature, top-k, top-p and a
+repetition guard (the choice of each token: :mod:`dlzoo.sampling`)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 from omegaconf import DictConfig
@@ -10,6 +9,7 @@ from torch import Tensor, nn
 
 from dlzoo.data.vocab import Vocab, preprocess, tokenize
 from dlzoo.errors import ConfigError
+from dlzoo.sampling import SAMPLING_KEYS, Sampling, check_known_keys, next_token
 
 
 def check_can_generate(net: nn.Module) -> None:
@@ -30,12 +30,14 @@ def generate(
     num_tokens: int,
     temperature: float = 0.0,
     generator: torch.Generator | None = None,
+    sampling: Sampling | None = None,
 ) -> list[str]:
     """Continue ``prefix`` (tokens) by ``num_tokens`` tokens.
 
     ``temperature`` 0 is greedy (the most likely token each step); above 0, tokens are drawn
-    from ``softmax(logits / temperature)``. Recurrent models are warmed up on the prefix and
-    then fed one token at a time with their state; a model with a ``context_size`` (the
+    from ``softmax(logits / temperature)``; ``sampling`` (which then replaces
+    ``temperature``) adds top-k, top-p and the repetition guard. Recurrent models are warmed
+    up on the prefix and then fed one token at a time with their state; a model with a ``context_size`` (the
     Transformer) is re-run on at most its last ``context_size`` tokens.
     """
     check_can_generate(net)
@@ -50,7 +52,11 @@ def generate(
     device = next(net.parameters()).device
     ids = vocab.encode(prefix)
     context = getattr(net, "context_size", None)
-    pick = _picker(temperature, generator)
+    sampling = sampling or Sampling(temperature=temperature)
+
+    def pick(logits: Tensor) -> int:
+        return next_token(logits, ids, sampling, generator)
+
     try:
         if context is None:  # recurrent: carry the state
             logits, state = net(torch.tensor([ids], device=device))
@@ -64,17 +70,6 @@ def generate(
     finally:
         net.train(was_training)
     return [vocab.idx_to_token[i] for i in ids[len(prefix) :]]
-
-
-def _picker(temperature: float, generator: torch.Generator | None) -> Callable[[Tensor], int]:
-    def pick(logits: Tensor) -> int:
-        logits = logits.float().cpu()
-        if temperature == 0:
-            return int(logits.argmax())
-        probs = (logits / temperature).softmax(dim=-1)
-        return int(torch.multinomial(probs, 1, generator=generator))
-
-    return pick
 
 
 def load_language_model(ckpt_path: str, trust: bool = False) -> tuple[nn.Module, Vocab, DictConfig]:
@@ -105,9 +100,25 @@ def load_language_model(ckpt_path: str, trust: bool = False) -> tuple[nn.Module,
     return net, vocab, train_cfg
 
 
+#: the keys of conf/generate.yaml; any other key is a mistake (e.g. ``+topk=5``)
+GENERATE_KEYS = (
+    "ckpt_path",
+    "trust_checkpoint",
+    "prefix",
+    "num_tokens",
+    "seed",
+    *SAMPLING_KEYS,
+    "task_name",
+    "paths",
+    "hydra",
+)
+
+
 def generate_text(cfg: DictConfig) -> str:
     """Continue ``cfg.prefix`` with the model in ``cfg.ckpt_path``; returns (and prints) the
     prefix followed by the generated tokens."""
+    check_known_keys(cfg.keys(), GENERATE_KEYS, "predict_text.py (conf/generate.yaml)")
+    sampling = Sampling.from_config(cfg)
     net, vocab, train_cfg = load_language_model(cfg.ckpt_path, cfg.get("trust_checkpoint", False))
     check_can_generate(net)
     tokenizer = train_cfg.data.get("tokenizer", "char")
@@ -117,7 +128,7 @@ def generate_text(cfg: DictConfig) -> str:
     generator = (
         torch.Generator().manual_seed(int(cfg.seed)) if cfg.get("seed") is not None else None
     )
-    new = generate(net, vocab, prefix, int(cfg.num_tokens), float(cfg.temperature), generator)
+    new = generate(net, vocab, prefix, int(cfg.num_tokens), generator=generator, sampling=sampling)
     sep = "" if tokenizer == "char" else " "
     text = sep.join(prefix) + (sep if new else "") + sep.join(new)
     print(text)
