@@ -107,3 +107,15 @@ def test_tabular_csv_trains_from_the_config(make_cfg, house_csv: Path) -> None:
     assert record["status"] == "completed"
     assert record["task"] == "regression"
     assert record["metrics"]["test/rmse"] is not None
+
+
+def test_a_text_target_implies_classification(tmp_path: Path) -> None:
+    """``data.task`` defaults to auto: text labels are classes, numbers are regressed."""
+    path = tmp_path / "pets.csv"
+    rows = [f"{i % 7},{(i * 3) % 5},{'cat' if i % 2 else 'dog'}" for i in range(40)]
+    path.write_text("a,b,kind\n" + "\n".join(rows) + "\n")
+    dm = CsvTableDataModule(path=str(path), target="kind")
+    assert dm.spec.task == "multiclass" and dm.spec.class_names == ("cat", "dog")
+    assert CsvTableDataModule(path=str(path), target="a").spec.task == "regression"
+    explicit = CsvTableDataModule(path=str(path), target="a", task="classification")
+    assert explicit.spec.task == "multiclass"

@@ -18,7 +18,7 @@ from dlzoo.data.base import InMemoryDataModule, Split, as_targets
 from dlzoo.data.spec import DataSpec
 from dlzoo.errors import ConfigError, DataError
 
-TASKS = ("regression", "classification")
+TASKS = ("auto", "regression", "classification")
 
 
 @dataclass
@@ -73,7 +73,8 @@ class CsvTableDataModule(InMemoryDataModule):
     Args:
         path: the CSV file.
         target: name of the target column.
-        task: ``regression`` or ``classification`` (classes are the target's distinct values).
+        task: ``regression``, ``classification`` (classes are the target's distinct values)
+            or ``auto``: classification when the target column holds text, else regression.
         drop_columns: columns that are not features (e.g. an ``Id``).
         categorical_columns: columns to one-hot encode; ``null`` takes every non-numeric one.
         log_target: regress on ``log(target)`` (targets must be positive), as d2l's house
@@ -87,7 +88,7 @@ class CsvTableDataModule(InMemoryDataModule):
         self,
         path: str,
         target: str,
-        task: str = "regression",
+        task: str = "auto",
         drop_columns: Sequence[str] = (),
         categorical_columns: Sequence[str] | None = None,
         log_target: bool = False,
@@ -99,7 +100,7 @@ class CsvTableDataModule(InMemoryDataModule):
         super().__init__(**kwargs)
         if task not in TASKS:
             raise ConfigError(f"data.task={task!r} is unknown; choose one of {list(TASKS)}")
-        if log_target and task != "regression":
+        if log_target and task == "classification":
             raise ConfigError("data.log_target=true needs data.task=regression")
         self.path = Path(path)
         self.target = target
@@ -165,6 +166,14 @@ class CsvTableDataModule(InMemoryDataModule):
         if self._prepared is not None:
             return self._prepared
         frame = self.read()
+        if self.task == "auto":  # text labels can only be classes
+            numeric = pd.api.types.is_numeric_dtype(frame[self.target])
+            is_bool = pd.api.types.is_bool_dtype(frame[self.target])
+            self.task = "regression" if numeric and not is_bool else "classification"
+            if self.log_target and self.task == "classification":
+                raise ConfigError(
+                    f"data.log_target=true needs a numeric target; {self.target!r} holds text"
+                )
         y, classes = self.targets(frame[self.target])
         x = frame.drop(columns=[self.target])
         if x.shape[1] == 0:
