@@ -195,3 +195,19 @@ def test_csv_logger(make_cfg: Callable[..., DictConfig]) -> None:
     assert "val/acc" in text.splitlines()[0] and "test/acc" in text.splitlines()[0]
     assert any((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     assert (run_dir / "csv" / "hparams.yaml").is_file()
+
+
+def test_trial_names_are_the_run_folders_short_names(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from dlzoo.hparams import run_name
+
+    def name(output_dir: Path) -> str:
+        paths = {"log_dir": str(tmp_path / "logs"), "output_dir": str(output_dir)}
+        return run_name(OmegaConf.create({"task_name": "train", "paths": paths}))
+
+    logs = tmp_path / "logs" / "train"
+    assert name(logs / "runs" / "2026-12-01_06-31-29") == "2026-12-01_06-31-29"
+    job = logs / "multiruns" / "2026-12-01_06-29-08" / "0_model=mlp"
+    assert name(job) == "0_model=mlp (2026-12-01_06-29-08)"
+    assert name(tmp_path / "elsewhere" / "run") == "run"

@@ -131,8 +131,9 @@ def compared_hparams(cfg: DictConfig, limit: int = MAX_HPARAMS) -> dict[str, Any
 
 
 def run_name(cfg: DictConfig) -> str:
-    """The run folder's short name: ``2026-11-23_06-39-22`` for a run, ``<sweep>/<job>`` in a
-    multirun (the path under ``<log_dir>/<task_name>/{runs,multiruns}``)."""
+    """The run folder's short name: ``2026-11-23_06-39-22`` for a run; in a multirun the job
+    folder first, then its sweep, ``0_model=mlp (2026-11-23_06-39-22)``, since HPARAMS shows
+    only the first ~17 characters of a trial name until its column is widened."""
     run_dir = Path(str(OmegaConf.select(cfg, "paths.output_dir", default=".")))
     log_dir = OmegaConf.select(cfg, "paths.log_dir", default=None)
     try:
@@ -143,6 +144,8 @@ def run_name(cfg: DictConfig) -> str:
         parts = parts[1:]
     if parts and parts[0] in ("runs", "multiruns"):
         parts = parts[1:]
+    if len(parts) >= 2:
+        return f"{'/'.join(parts[1:])} ({parts[0]})"
     return "/".join(parts) or run_dir.name
 
 
