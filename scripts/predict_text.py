@@ -1,5 +1,6 @@
 """Generate text: ``python scripts/predict_text.py ckpt_path=<file> prefix="time traveller"``
-(``num_tokens=50``, ``temperature=0`` for greedy or > 0 to sample; see conf/generate.yaml)."""
+(``num_tokens=50``; greedy, ``temperature``, ``top_k``, ``top_p`` and the repetition guard
+``no_repeat_ngram`` / ``repetition_penalty``: see conf/generate.yaml)."""
 
 from dlzoo.cli import generate_main
 

@@ -28,6 +28,15 @@ QUIET = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Ignore the dependency warnings dlzoo's console ignores (dlzoo.console.KNOWN_HARMLESS),
+    so the test run's warnings are the ones that mean something."""
+    from dlzoo.console import pytest_filters
+
+    for line in pytest_filters():
+        config.addinivalue_line("filterwarnings", line)
+
+
 def write_tiny_idx_dataset(
     root: Path, folder: str = "FashionMNIST", n_train: int = 120, n_test: int = 40, seed: int = 0
 ) -> Path:
@@ -104,7 +113,10 @@ def make_cfg(tmp_path: Path, tiny_data_dir: Path) -> Callable[..., DictConfig]:
         base = [f"paths.data_dir={tiny_data_dir}"]
         if config_name == "train":
             base += QUIET
-        cfg = compose_config([*base, *overrides], tmp_path / "run", config_name)
+        run_dir, n = tmp_path / "run", 2
+        while run_dir.exists():  # a second run in one test gets its own folder
+            run_dir, n = tmp_path / f"run_{n}", n + 1
+        cfg = compose_config([*base, *overrides], run_dir, config_name)
         tiny_fashion = config_name == "train" and cfg.data.get("name") == "fashion_mnist"
         if tiny_fashion and not any(o.startswith("data.val_size=") for o in overrides):
             cfg.data.val_size = 20  # the tiny dataset has 120 training images

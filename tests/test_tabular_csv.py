@@ -141,3 +141,15 @@ def test_rows_without_a_target_are_counted(
     dm.setup()
     assert "3 of 120 rows have no SalePrice value and are left out" in caplog.text
     assert sum(dm.split_sizes().values()) == 117
+
+
+def test_a_text_target_implies_classification(tmp_path: Path) -> None:
+    """``data.task`` defaults to auto: text labels are classes, numbers are regressed."""
+    path = tmp_path / "pets.csv"
+    rows = [f"{i % 7},{(i * 3) % 5},{'cat' if i % 2 else 'dog'}" for i in range(40)]
+    path.write_text("a,b,kind\n" + "\n".join(rows) + "\n")
+    dm = CsvTableDataModule(path=str(path), target="kind")
+    assert dm.spec.task == "multiclass" and dm.spec.class_names == ("cat", "dog")
+    assert CsvTableDataModule(path=str(path), target="a").spec.task == "regression"
+    explicit = CsvTableDataModule(path=str(path), target="a", task="classification")
+    assert explicit.spec.task == "multiclass"

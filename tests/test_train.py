@@ -54,17 +54,50 @@ def test_tensorboard_has_curves_and_hparams_with_final_metrics(
     assert {
         "train/loss_step",
         "train/loss_epoch",
+        "train/lr",
         "val/loss",
         "val/acc",
         "test/acc",
         "val/acc_best",
     } <= scalars
-    assert any(tag.startswith("lr-") for tag in scalars)
+    # nothing outside the train/val/test groups (no `epoch` staircase, no `lr-AdamW`)
+    assert all(tag.split("/")[0] in ("train", "val", "test") for tag in scalars), scalars
     plugin = events.PluginTagToContent("hparams")
-    assert "_hparams_/session_start_info" in plugin and "_hparams_/experiment" in plugin
-    experiment = plugin["_hparams_/experiment"].decode("latin-1")
-    assert "test/acc" in experiment and "val/acc_best" in experiment
-    assert "hp_metric" not in experiment
+    assert "_hparams_/session_start_info" in plugin
+    assert "_hparams_/experiment" not in plugin  # columns: the union over the runs shown
+
+
+def test_event_files_hold_the_layout_and_compared_hparams(
+    make_cfg: Callable[..., DictConfig],
+) -> None:
+    """The custom-scalars layout overlays train and val loss (and metric); HPARAMS holds at
+    most 20 hyperparameters, named, with text for names and booleans."""
+    from tensorboard.plugins.custom_scalar.layout_pb2 import Layout
+    from tensorboard.plugins.hparams import metadata
+
+    record = train(make_cfg(*SHORT, "optimizer=sgd", "optimizer.lr=0.05", "compile=false"))
+    events = EventAccumulator(str(Path(record["run_dir"]) / "tensorboard"))
+    events.Reload()
+    layout = Layout.FromString(
+        events.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0]
+    )
+    charts = {
+        chart.title: list(chart.multiline.tag) for cat in layout.category for chart in cat.chart
+    }
+    loss = next(tags for title, tags in charts.items() if title.startswith("loss"))
+    assert loss == ["^train/loss_epoch$", "^val/loss$"]
+    acc = next(tags for title, tags in charts.items() if title.startswith("acc"))
+    assert acc == ["^train/acc$", "^val/acc$"]
+
+    content = events.PluginTagToContent("hparams")[metadata.SESSION_START_INFO_TAG]
+    start = metadata.parse_session_start_info_plugin_data(content)
+    hparams = {k: getattr(v, v.WhichOneof("kind")) for k, v in start.hparams.items()}
+    assert len(hparams) <= 20
+    assert hparams["model"] == "mlp" and hparams["data"] == "fashion_mnist"
+    assert hparams["optimizer"] == "sgd" and hparams["lr"] == pytest.approx(0.05)
+    assert hparams["model.net.hidden_sizes"] == "[32]"  # a key the command line set
+    assert hparams["compile"] == "false"  # booleans as text, not 0.0000
+    assert start.group_name == "run"  # the run folder's short name
 
 
 @pytest.mark.parametrize("seed", [0, 7])
@@ -171,3 +204,19 @@ def test_debug_overfit_fits_the_same_three_batches(make_cfg: Callable[..., DictC
     train(cfg)
     history = [json.loads(line) for line in (Path(cfg.paths.output_dir) / "history.jsonl").open()]
     assert history[-1]["train/loss_epoch"] < 0.05, history[-1]
+
+
+def test_trial_names_are_the_run_folders_short_names(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from dlzoo.hparams import run_name
+
+    def name(output_dir: Path) -> str:
+        paths = {"log_dir": str(tmp_path / "logs"), "output_dir": str(output_dir)}
+        return run_name(OmegaConf.create({"task_name": "train", "paths": paths}))
+
+    logs = tmp_path / "logs" / "train"
+    assert name(logs / "runs" / "2026-12-01_06-31-29") == "2026-12-01_06-31-29"
+    job = logs / "multiruns" / "2026-12-01_06-29-08" / "0_model=mlp"
+    assert name(job) == "0_model=mlp (2026-12-01_06-29-08)"
+    assert name(tmp_path / "elsewhere" / "run") == "run"

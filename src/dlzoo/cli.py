@@ -16,6 +16,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
+from dlzoo.console import quiet_console
 from dlzoo.errors import ConfigError, DlzooError, TrainingInterrupted
 from dlzoo.reliability.run_id import register_run_id_resolver
 from dlzoo.sweeps.resolvers import register_resolvers
@@ -74,6 +75,11 @@ def run_reporting_errors(
     (130 for a Ctrl-C that stopped training cleanly). ``config_name``: reject keys that
     config does not declare."""
     quiet_duplicate_logs()
+    quiet_console()
+    from dlzoo.dataset_sources import missing_data_dir_variable
+
+    if warning := missing_data_dir_variable():
+        log.warning("%s", warning)
     try:
         if config_name is not None:
             check_entry_keys(cfg, config_name)
@@ -100,6 +106,7 @@ def train_main(cfg: DictConfig) -> float | None:
 
     if in_multirun():  # a failed job is recorded and the sweep goes on
         quiet_duplicate_logs()
+        quiet_console()
         try:
             return run_sweep_job(train, cfg)
         except TrainingInterrupted as err:

@@ -43,10 +43,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "metrics": metrics,
     }
     if trainer.is_global_zero:
-        write_metrics(cfg.paths.output_dir, record)
+        written = write_metrics(cfg.paths.output_dir, record)
         log.info("checkpoint: %s", record["checkpoint"])
         log.info(
             "metrics: %s", ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if v is not None)
         )
-        log.info("record: %s", Path(cfg.paths.output_dir) / "metrics.json")
+        log.info("record: %s", written)
     return record

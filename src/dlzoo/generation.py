@@ -1,17 +1,16 @@
-"""Decoding for language models: continue a token prefix, greedily or by sampling.
-
-Pure decoding (a network and a vocabulary); loading a checkpoint is :mod:`dlzoo.predict_text`.
+"""Decoding for language models: continue a token prefix greedily or by sampling
+(temperature, top-k, top-p, a repetition guard: the choice of each token is
+:mod:`dlzoo.sampling`). Pure decoding: loading a checkpoint is :mod:`dlzoo.predict_text`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
 
 from dlzoo.data.vocab import Vocab
 from dlzoo.errors import ConfigError
+from dlzoo.sampling import Sampling, next_token
 
 
 def check_can_generate(net: nn.Module) -> None:
@@ -32,12 +31,14 @@ def generate(
     num_tokens: int,
     temperature: float = 0.0,
     generator: torch.Generator | None = None,
+    sampling: Sampling | None = None,
 ) -> list[str]:
     """Continue ``prefix`` (tokens) by ``num_tokens`` tokens.
 
     ``temperature`` 0 is greedy (the most likely token each step); above 0, tokens are drawn
-    from ``softmax(logits / temperature)``. Recurrent models are warmed up on the prefix and
-    then fed one token at a time with their state; a model with a ``context_size`` (the
+    from ``softmax(logits / temperature)``; ``sampling`` (which then replaces
+    ``temperature``) adds top-k, top-p and the repetition guard. Recurrent models are warmed
+    up on the prefix and then fed one token at a time with their state; a model with a ``context_size`` (the
     Transformer) is re-run on at most its last ``context_size`` tokens.
     """
     check_can_generate(net)
@@ -52,7 +53,11 @@ def generate(
     device = next(net.parameters()).device
     ids = vocab.encode(prefix)
     context = getattr(net, "context_size", None)
-    pick = _picker(temperature, generator)
+    sampling = sampling or Sampling(temperature=temperature)
+
+    def pick(logits: Tensor) -> int:
+        return next_token(logits, ids, sampling, generator)
+
     try:
         if context is None:  # recurrent: carry the state
             logits, state = net(torch.tensor([ids], device=device))
@@ -66,14 +71,3 @@ def generate(
     finally:
         net.train(was_training)
     return [vocab.idx_to_token[i] for i in ids[len(prefix) :]]
-
-
-def _picker(temperature: float, generator: torch.Generator | None) -> Callable[[Tensor], int]:
-    def pick(logits: Tensor) -> int:
-        logits = logits.float().cpu()
-        if temperature == 0:
-            return int(logits.argmax())
-        probs = (logits / temperature).softmax(dim=-1)
-        return int(torch.multinomial(probs, 1, generator=generator))
-
-    return pick

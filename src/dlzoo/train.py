@@ -18,7 +18,9 @@ from torch.multiprocessing import ProcessRaisedException
 from dlzoo.builders import build_datamodule, build_task, configure_speed, resolve_precision
 from dlzoo.callbacks import EpochTimer
 from dlzoo.checkpoints import CONFIG_KEY
+from dlzoo.console import resuming
 from dlzoo.errors import TrainingDiverged, TrainingInterrupted
+from dlzoo.event_files import no_empty_event_files
 from dlzoo.reliability.checkpoint_io import AtomicCheckpointIO
 from dlzoo.reliability.csv_history import join_after_completion, set_aside_before_resume
 from dlzoo.reliability.distributed import (
@@ -45,7 +47,7 @@ from dlzoo.reliability.resume import (
 )
 from dlzoo.reliability.run_record import RunRecord
 from dlzoo.tasks import Task
-from dlzoo.utils.config_tree import print_config_tree, save_config
+from dlzoo.utils.config_tree import print_config, save_config
 from dlzoo.utils.host_memory import reuse_freed_host_memory
 from dlzoo.utils.records import log_hparams_with_metrics, to_float, write_metrics
 from dlzoo.utils.validation import validate_config
@@ -137,8 +139,7 @@ def _train(
         kept = int(OmegaConf.select(cfg, "callbacks.model_checkpoint.save_top_k", default=1))
         preflight(run_dir, module.num_parameters(), checkpoints_kept=max(kept, 0) + 2)
         save_config(cfg, run_dir / "config.yaml")
-        if cfg.get("print_config", True):
-            print_config_tree(cfg)
+        print_config(cfg, cfg.get("print_config", True), run_dir / "config.yaml")
 
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
     guard = TrainingGuard(
@@ -173,7 +174,11 @@ def _train(
             set_aside_before_resume(loggers, purge_step=plan.step + 1)
     fit_started = time.perf_counter()
     try:
-        with main_process_ignores_sigint(trainer):
+        with (
+            main_process_ignores_sigint(trainer),
+            resuming(plan.checkpoint is not None),
+            no_empty_event_files(loggers if rank_zero_only.rank == 0 else []),
+        ):
             try:
                 trainer.fit(
                     module,

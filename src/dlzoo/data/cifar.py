@@ -110,8 +110,10 @@ class CIFAR10DataModule(IdxImageDataModule):
             try:
                 tvd.CIFAR10(root=str(self.data_dir), train=True, download=True)
             except Exception as err:  # network errors come in many types
+                from dlzoo.dataset_sources import describe_error
+
                 raise DataError(
-                    self._missing(f"the download failed ({type(err).__name__}: {err})")
+                    self._missing(f"the download failed ({describe_error(err)})")
                 ) from err
             self.source = f"downloaded into {root}"
             return root

@@ -215,6 +215,10 @@ class CsvTableDataModule(InMemoryDataModule):
         if self.task != "auto":
             return self.task
         numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        if not numeric and self.log_target:
+            raise ConfigError(
+                f"data.log_target=true needs a numeric target; {self.target!r} holds text"
+            )
         return "regression" if numeric else "classification"
 
     def targets(self, column: pd.Series, task: str) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import shutil
 from collections.abc import Sequence
@@ -68,27 +69,25 @@ def find_idx_files(
 def remove_empty_folders(folders: list[Path]) -> None:
     """Remove each of ``folders`` (deepest first) if it exists and is empty."""
     for folder in folders:
-        try:
+        with contextlib.suppress(OSError):  # not empty, or already gone
             folder.rmdir()
-        except OSError:  # not empty, or already gone
-            pass
 
 
 def _missing_message(folder: str, raw: Path, system_dir: Path | None, err: Exception | None) -> str:
-    first_line = str(err).strip().splitlines()[0] if err and str(err).strip() else ""
-    why = (
-        f"the download failed ({type(err).__name__}: {first_line})" if err else "downloads are off"
-    )
+    from dlzoo.dataset_sources import DATA_DIR_VARIABLE, debian_package, describe_error
+
+    why = f"the download failed ({describe_error(err)})" if err else "downloads are off"
+    package = debian_package(folder)
     debian = (
-        f" or install the Debian package (apt-get install dataset-{folder.lower()}) which puts "
-        f"them in {system_dir}"
-        if system_dir
+        f" or, on Debian/Ubuntu, `apt-get install {package}` (puts them in {system_dir})"
+        if system_dir and package
         else ""
     )
     return (
         f"{folder} is not available: {why}. Put the four IDX files "
         f"({', '.join(n for pair in IDX_FILES.values() for n in pair)}) in {raw}{debian}; "
-        f"or point DLZOO_DATA_DIR (or paths.data_dir) at a folder that has {folder}/raw."
+        f"or `export {DATA_DIR_VARIABLE}=<folder that has {folder}/raw>` (or pass "
+        f"paths.data_dir=<folder>)."
     )
 
 

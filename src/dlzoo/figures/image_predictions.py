@@ -50,11 +50,11 @@ class ImagePredictionFigures(Callback):
     """Logs three figures per validation epoch (and once after testing) for image
     classification, to TensorBoard's IMAGES tab:
 
-    * ``<stage>/predictions``: a grid of images titled ``true / predicted`` (class names;
-      wrong ones in red);
+    * ``<stage>/predictions``: a grid of images captioned ``true: X`` / ``predicted: Y``
+      (class names; wrong ones in red);
     * ``<stage>/confusion_matrix``: counts of true vs predicted class over the whole split;
     * ``<stage>/most_confident_wrong``: the misclassified images the model was surest about,
-      titled ``true / predicted (probability)``.
+      captioned ``true: X`` / ``predicted: Y (probability)``.
 
     It reuses the logits the validation/test step computes (a forward hook), so it costs no
     extra forward pass: only the labels, predictions and a few images are kept. It does
@@ -123,7 +123,7 @@ class ImagePredictionFigures(Callback):
     def _draw(
         logger: TensorBoardLogger, c: _Collector, names: list[str], stage: str, step: int
     ) -> None:
-        from dlzoo.figures.render import BLACK, RED, confusion_image, titled_grid
+        from dlzoo.figures.render import BLACK, RED, caption, confusion_image, titled_grid
 
         def name(i: int) -> str:
             return names[i] if i < len(names) else str(i)
@@ -134,7 +134,7 @@ class ImagePredictionFigures(Callback):
         pred = torch.cat([f[2] for f in c.first]).tolist()
         grid = titled_grid(
             images,
-            [f"{name(t)} / {name(p)}" for t, p in zip(true, pred, strict=True)],
+            [caption(name(t), name(p)) for t, p in zip(true, pred, strict=True)],
             [BLACK if t == p else RED for t, p in zip(true, pred, strict=True)],
         )
         writer.add_image(f"{stage}/predictions", grid, step, dataformats="HWC")
@@ -149,7 +149,7 @@ class ImagePredictionFigures(Callback):
         if c.wrong is not None:
             w_images, w_true, w_pred, w_conf = c.wrong
             titles = [
-                f"{name(t)} /\n{name(p)} ({q:.2f})"
+                caption(name(t), name(p), q)
                 for t, p, q in zip(w_true.tolist(), w_pred.tolist(), w_conf.tolist(), strict=True)
             ]
             grid = titled_grid(w_images, titles, [RED] * len(titles))

@@ -35,6 +35,14 @@ def to_uint8(images: Tensor) -> np.ndarray:
     return arr.transpose(0, 2, 3, 1)
 
 
+def caption(true: str, predicted: str, probability: float | None = None) -> str:
+    """A caption that says which name is the truth: ``true: X`` over ``predicted: Y (p)``."""
+    shown = f"predicted: {predicted}"
+    if probability is not None:
+        shown += f" ({probability:.2f})"
+    return f"true: {true}\n{shown}"
+
+
 def titled_grid(
     images: Tensor,
     titles: Sequence[str],
@@ -43,24 +51,26 @@ def titled_grid(
     columns: int = 8,
 ) -> np.ndarray:
     """A grid of images, each enlarged to ``tile`` px with its title (one or more lines,
-    split at newlines; lines too long for the tile are shortened) underneath (HWC uint8)."""
+    split at newlines) underneath (HWC uint8). Cells widen to the longest title line, so a
+    caption is never cut."""
     n = len(titles)
     cols = max(min(columns, n), 1)
     rows = max(math.ceil(n / cols), 1)
     line, pad = 14, 4
-    caption = line * max((t.count("\n") + 1 for t in titles), default=1) + 2
-    cell_w, cell_h = tile + pad, tile + caption + pad
+    lines = [t.split("\n") for t in titles]
+    widest = max((font().getlength(text) for ls in lines for text in ls), default=0)
+    caption_h = line * max((len(ls) for ls in lines), default=1) + 2
+    cell_w, cell_h = max(tile, math.ceil(widest)) + pad, tile + caption_h + pad
     canvas = Image.new("RGB", (cols * cell_w + pad, rows * cell_h + pad), WHITE)
     draw = ImageDraw.Draw(canvas)
     pics = to_uint8(images[:n]) if n else []
     for i in range(n):
         r, c = divmod(i, cols)
         x0, y0 = pad + c * cell_w, pad + r * cell_h
-        canvas.paste(Image.fromarray(pics[i]).resize((tile, tile), Image.NEAREST), (x0, y0))
-        for k, text in enumerate(titles[i].split("\n")):
-            while len(text) > 3 and draw.textlength(text, font=font()) > tile + pad:
-                text = text[:-2] + "…"
-            color = colors[i] if colors else BLACK
+        left = x0 + (cell_w - pad - tile) // 2
+        canvas.paste(Image.fromarray(pics[i]).resize((tile, tile), Image.NEAREST), (left, y0))
+        color = colors[i] if colors else BLACK
+        for k, text in enumerate(lines[i]):
             draw.text((x0, y0 + tile + 2 + k * line), text, fill=color, font=font())
     return np.asarray(canvas)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from dlzoo.lightning_internals import tensorboard_file_writer
 
@@ -40,41 +40,23 @@ def read_metrics(run_dir: str | Path) -> dict[str, Any]:
     return json.loads((Path(run_dir) / METRICS_FILE).read_text())
 
 
-def flat_hparams(cfg: DictConfig) -> dict[str, Any]:
-    """The config as ``{"model.net.hidden_sizes": "[512, 256]", ...}`` for TensorBoard."""
-    out: dict[str, Any] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("paths", "hydra", "callbacks", "logger"):
-                    continue
-                walk(value, f"{prefix}{key}.")
-        elif isinstance(node, bool | int | float | str):
-            out[prefix[:-1]] = node
-        else:
-            out[prefix[:-1]] = str(node)
-
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
-    return out
-
-
 def log_hparams_with_metrics(
     trainer: Trainer, cfg: DictConfig, metrics: Mapping[str, float]
 ) -> None:
-    """Record the hyperparameters with the run's final metrics in TensorBoard's HPARAMS tab.
+    """Record the compared hyperparameters (:func:`dlzoo.hparams.compared_hparams`) in
+    TensorBoard's HPARAMS tab, under the run folder's short name.
 
-    The metric values are read by TensorBoard from the scalars of the same names the run
-    already logged, so nothing is logged twice.
+    TensorBoard reads the metric columns (``metrics``: ``test/acc``, ``val/acc_best``...) from
+    the scalars of the same names the run already logged, so nothing is logged twice; other
+    loggers get the same hyperparameters.
     """
-    from torch.utils.tensorboard.summary import hparams
+    from dlzoo.hparams import compared_hparams, hparams_summaries, run_name
 
-    finite = {k: v for k, v in metrics.items() if v is not None}
-    params = flat_hparams(cfg)
+    params = compared_hparams(cfg)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             writer = tensorboard_file_writer(logger.experiment)
-            for summary in hparams(params, finite):
+            for summary in hparams_summaries(params, run_name(cfg)):
                 writer.add_summary(summary)
             logger.experiment.flush()
         else:

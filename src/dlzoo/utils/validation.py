@@ -69,7 +69,7 @@ class TrainSchema:
     ckpt_path: str | None = None
     resume: str | None = None
     trust_checkpoint: bool = False
-    print_config: bool = True
+    print_config: Any = True  # true (compact), full (the whole tree) or false
     compile: bool = False
     channels_last: bool = False
     speed: SpeedSchema = field(default_factory=SpeedSchema)
@@ -483,6 +483,8 @@ def validate_config(cfg: DictConfig) -> None:
         e for e in range_errors(cfg) if e.split("=")[0] not in {x.split("=")[0] for x in errors}
     ]
     errors += combination_errors(cfg)
+    if cfg.get("print_config", True) not in (True, False, "full"):
+        errors.append(f"print_config={cfg.print_config!r}: use true (compact), full or false")
     if len(errors) == 1:
         raise ConfigError(errors[0])
     if errors:
