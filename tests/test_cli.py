@@ -100,10 +100,14 @@ def test_eval_refuses_a_missing_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("script", "override", "expected"),
     [
-        ("eval.py", "+model=cnn_small", "model: not an option of conf/eval.yaml (model and data"),
-        ("predict.py", "+data.batch_size=3", "data: not an option of conf/predict.yaml"),
-        ("predict_text.py", "+top_p=0.5", "top_p: not an option of conf/generate.yaml"),
-        ("export.py", "+model.net.hidden_sizes=[3]", "model: not an option of conf/export.yaml"),
+        (
+            "eval.py",
+            "+model=cnn_small",
+            "unknown key(s) for conf/eval.yaml: model (model and data come from the checkpoint)",
+        ),
+        ("predict.py", "+data.batch_size=3", "unknown key(s) for conf/predict.yaml: data"),
+        ("predict_text.py", "+topk=5", "conf/generate.yaml: topk (did you mean top_k?)"),
+        ("export.py", "+model.net.hidden_sizes=[3]", "unknown key(s) for conf/export.yaml: model"),
     ],
 )
 def test_entry_points_refuse_keys_they_do_not_read(

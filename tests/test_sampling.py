@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from conftest import run_script
 from dlzoo.errors import ConfigError
-from dlzoo.generation import generate_text
+from dlzoo.predict_text import generate_text
 from dlzoo.sampling import Sampling, banned_by_ngrams, check_known_keys, filter_logits, next_token
 from test_language_model import text_dir, trained_checkpoint  # noqa: F401  (fixtures)
 

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from dlzoo.console import quiet_console
-from dlzoo.errors import ConfigError, DlzooError, TrainingInterrupted
+from dlzoo.errors import DlzooError, TrainingInterrupted, check_known_keys
 from dlzoo.reliability.run_id import register_run_id_resolver
 from dlzoo.sweeps.resolvers import register_resolvers
 
@@ -57,15 +57,10 @@ def check_entry_keys(cfg: DictConfig, config_name: str) -> None:
     """``scripts/eval.py +model=cnn_small`` must not silently evaluate the checkpoint's own
     model: a key the entry point does not read is an error naming what it does read."""
     allowed = entry_options(config_name)
-    unknown = sorted(str(k) for k in cfg if k not in allowed)
-    if unknown:
-        why = (
-            " (model and data come from the checkpoint)" if {"model", "data"} & set(unknown) else ""
-        )
-        raise ConfigError(
-            f"{', '.join(unknown)}: not an option of conf/{config_name}.yaml{why}; its "
-            f"options: {', '.join(sorted(allowed - {'hydra'}))}"
-        )
+    keys = [str(k) for k in cfg if k != "hydra"]
+    checkpoint_keys = {"model", "data"} & set(keys) - allowed
+    note = " (model and data come from the checkpoint)" if checkpoint_keys else ""
+    check_known_keys(keys, allowed - {"hydra"}, f"conf/{config_name}.yaml", note)
 
 
 def run_reporting_errors(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class DlzooError(Exception):
     """A user-facing error: the message says what is wrong and what is allowed."""
@@ -35,3 +38,19 @@ class TrainingInterrupted(DlzooError):
     status = "interrupted"
     #: the shell's convention for "ended by SIGINT" (128 + 2)
     exit_code = 130
+
+
+def check_known_keys(keys: Iterable[str], known: Iterable[str], where: str, note: str = "") -> None:
+    """An unknown key is an error naming the known ones (with a "did you mean"), never
+    silently ignored (``+top_k=5`` once did nothing; ``eval.py +model=...`` evaluated the
+    checkpoint's own model)."""
+    known = sorted(set(known))
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, known, n=1)
+            hints.append(f"{key}" + (f" (did you mean {close[0]}?)" if close else ""))
+        raise ConfigError(
+            f"unknown key(s) for {where}: {', '.join(hints)}{note}. Known keys: {', '.join(known)}"
+        )

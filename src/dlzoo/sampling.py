@@ -4,15 +4,14 @@ n-gram), because greedy decoding of a small model loops ("the sun so the sun so 
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from dlzoo.errors import ConfigError
+from dlzoo.errors import ConfigError, check_known_keys  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -77,20 +76,6 @@ class Sampling:
 
 #: the option names, as config keys
 SAMPLING_KEYS = tuple(f.name for f in fields(Sampling))
-
-
-def check_known_keys(keys: Iterable[str], known: Iterable[str], where: str) -> None:
-    """An unknown key is an error, not silently ignored (``+top_k=5`` once did nothing)."""
-    known = sorted(set(known))
-    unknown = [k for k in keys if k not in known]
-    if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, known, n=1)
-            hints.append(f"{key}" + (f" (did you mean {close[0]}?)" if close else ""))
-        raise ConfigError(
-            f"unknown key(s) for {where}: {', '.join(hints)}. Known keys: {', '.join(known)}"
-        )
 
 
 def banned_by_ngrams(history: Sequence[int], n: int) -> set[int]:
