@@ -18,9 +18,10 @@ from dlzoo.tasks import Task, choose_task
 from dlzoo.tasks.steps_per_call import StepsPerCall
 
 #: keys of a data config that describe the dataset to other groups rather than being
-#: constructor arguments: its name, and the defaults of ``trainer.max_epochs`` and
-#: ``trainer.gradient_clip_val`` (read by ``conf/trainer/default.yaml``)
-DATA_META_KEYS = ("name", "default_epochs", "gradient_clip_val")
+#: constructor arguments: its name, and the defaults of ``trainer.max_epochs``,
+#: ``trainer.gradient_clip_val`` (read by ``conf/trainer/default.yaml``) and the default
+#: optimizer's learning rate (``conf/optimizer/adamw.yaml``)
+DATA_META_KEYS = ("name", "default_epochs", "default_lr", "gradient_clip_val")
 
 
 def _without(cfg: DictConfig, keys: tuple[str, ...], group: str = "data") -> DictConfig:
