@@ -2,6 +2,7 @@
 
 from dlzoo.data.base import InMemoryDataModule
 from dlzoo.data.cifar import CIFAR10DataModule
+from dlzoo.data.fashion_detection import FashionDetectionDataModule
 from dlzoo.data.folder import ImageFolderDataModule
 from dlzoo.data.images import FashionMNISTDataModule, IdxImageDataModule
 from dlzoo.data.mnist import MNISTDataModule
@@ -18,6 +19,7 @@ __all__ = [
     "CaliforniaHousingDataModule",
     "CurveDataModule",
     "DataSpec",
+    "FashionDetectionDataModule",
     "FashionMNISTDataModule",
     "IdxImageDataModule",
     "InMemoryDataModule",
