@@ -11,6 +11,7 @@ TinySSD also reports the book's class error and box MAE over all anchors.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
@@ -23,6 +24,9 @@ from dlzoo.data.spec import DataSpec, DetectionSpec
 from dlzoo.models.anchors import multibox_target
 from dlzoo.tasks.base import StepOutput, Task
 from dlzoo.tasks.registry import register
+
+# the COCO evaluator prints a 12-line table at INFO on every validation: keep it to warnings
+logging.getLogger("faster_coco_eval").setLevel(logging.WARNING)
 
 Targets = list[dict[str, Tensor]]
 #: the mAP values logged per stage (torchmetrics' keys)
