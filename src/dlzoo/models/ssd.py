@@ -107,6 +107,23 @@ class TinySSD(nn.Module):
         logits = torch.cat(classes, dim=1).reshape(x.shape[0], -1, self.num_classes + 1)
         return torch.cat(anchors, dim=1), logits, torch.cat(boxes, dim=1)
 
+    @torch.no_grad()
+    def scale_anchors(self, x: Tensor) -> list[Tensor]:
+        """Per scale, the relative anchors of every location, ``(h, w, k, 4)``."""
+        out = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            h, w = x.shape[-2:]
+            anchors = multibox_prior(h, w, self.sizes[i], self.ratios, device=x.device)
+            out.append(anchors.reshape(h, w, self.num_anchors, 4))
+        return out
+
+    def anchor_titles(self, scale: int) -> list[str]:
+        """``s=<size>, r=<ratio>`` of each anchor of a location at ``scale``."""
+        sizes, ratios = self.sizes[scale], self.ratios
+        pairs = [(s, ratios[0]) for s in sizes] + [(sizes[0], r) for r in ratios[1:]]
+        return [f"s={s:g}, r={r:g}" for s, r in pairs]
+
     def decode(
         self,
         image_size: tuple[int, int],
