@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig
-from torchvision.io import write_png
+from PIL import Image
 
 from dlzoo.errors import ConfigError
 from dlzoo.figures.boxes import draw_detections
@@ -66,7 +66,8 @@ def predict_boxes(cfg: DictConfig, model: Restored, inputs: list[str]) -> list[d
         stem = path.stem if path.stem not in used else f"{path.stem}_{len(used)}"
         used.add(stem)
         png = out_dir / f"{stem}_boxes.png"
-        write_png(draw_detections(image, names, found, min_side=0), str(png))
+        drawn = draw_detections(image, names, found, min_side=0)
+        Image.fromarray(drawn.permute(1, 2, 0).numpy()).save(png)
         boxes = [
             {"class": names[int(c)], "score": round(float(s), 6),
              **dict(zip(("x1", "y1", "x2", "y2"), (round(float(v), 3) for v in b), strict=True))}

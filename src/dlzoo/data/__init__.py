@@ -1,7 +1,9 @@
 """LightningDataModules, one per dataset."""
 
+from dlzoo.data.banana import BananaDataModule
 from dlzoo.data.base import InMemoryDataModule
 from dlzoo.data.cifar import CIFAR10DataModule
+from dlzoo.data.coco import CocoDetectionDataModule
 from dlzoo.data.fashion_detection import FashionDetectionDataModule
 from dlzoo.data.folder import ImageFolderDataModule
 from dlzoo.data.images import FashionMNISTDataModule, IdxImageDataModule
@@ -13,6 +15,8 @@ from dlzoo.data.text import TextDataModule, TextFileDataModule, TimeMachineDataM
 from dlzoo.data.vocab import Vocab
 
 __all__ = [
+    "BananaDataModule",
+    "CocoDetectionDataModule",
     "CIFAR10DataModule",
     "ImageFolderDataModule",
     "MNISTDataModule",
