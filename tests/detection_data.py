@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from torch import Tensor
 from PIL import Image
+from torch import Tensor
 
 
 def write_coco_split(
@@ -21,7 +21,9 @@ def write_coco_split(
     for i, (image, target) in enumerate(zip(images, targets, strict=True)):
         name = f"{i:05d}.png"
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(root / split / name)
-        entries.append({"id": i, "file_name": name, "width": image.shape[2], "height": image.shape[1]})
+        entries.append(
+            {"id": i, "file_name": name, "width": image.shape[2], "height": image.shape[1]}
+        )
         for box, label in zip(target["boxes"].tolist(), target["labels"].tolist(), strict=True):
             x1, y1, x2, y2 = box
             annotations.append(
@@ -30,5 +32,7 @@ def write_coco_split(
             )  # fmt: skip
     categories = [{"id": i + 1, "name": n} for i, n in enumerate(class_names)]
     path = root / "annotations" / f"{split}.json"
-    path.write_text(json.dumps({"images": entries, "annotations": annotations, "categories": categories}))
+    path.write_text(
+        json.dumps({"images": entries, "annotations": annotations, "categories": categories})
+    )
     return path

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from detection_data import write_coco_split
 from dlzoo.data.coco import CocoDetectionDataModule
 from dlzoo.data.detection import DetectionBatches
 from dlzoo.data.fashion_detection import VISIBLE, FashionDetectionDataModule
@@ -18,7 +19,6 @@ from dlzoo.errors import DataError
 from dlzoo.predict import predict
 from dlzoo.restore import restore
 from dlzoo.train import train
-from detection_data import write_coco_split
 from image_data import one_thread  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -192,5 +192,7 @@ def test_torchvision_detectors_fast_dev_run(make_cfg, name):
 
 def test_unknown_torchvision_detector_is_named(make_cfg):
     cfg = make_cfg(*TINY, "model=torchvision_detection", "model.net.name=fasterrcnn_tiny")
-    with pytest.raises(Exception, match="model.net.name='fasterrcnn_tiny'.*fasterrcnn_resnet50_fpn_v2"):
+    with pytest.raises(
+        Exception, match="model.net.name='fasterrcnn_tiny'.*fasterrcnn_resnet50_fpn_v2"
+    ):
         train(cfg)

@@ -69,7 +69,9 @@ class CocoDetectionDataModule(DetectionDataModule):
             raise ConfigError(f"data.on_bad={on_bad!r}: choose one of {ON_BAD}")
         self.root = Path(root).expanduser()
         splits = ("train", "val", "test")
-        self.annotation_files = {s: f"annotations/{s}.json" for s in splits} | dict(annotations or {})
+        self.annotation_files = {s: f"annotations/{s}.json" for s in splits} | dict(
+            annotations or {}
+        )
         self.image_dirs = {s: s for s in splits} | dict(images or {})
         self.val_fraction, self.split_seed, self.on_bad = val_fraction, split_seed, on_bad
         self._categories: list[dict[str, Any]] | None = None
@@ -129,7 +131,9 @@ class CocoDetectionDataModule(DetectionDataModule):
         problems: list[str] = []
         for ann in data["annotations"]:
             if ann.get("image_id") not in by_image:
-                problems.append(f"annotation {ann.get('id')}: unknown image_id {ann.get('image_id')}")
+                problems.append(
+                    f"annotation {ann.get('id')}: unknown image_id {ann.get('image_id')}"
+                )
             else:
                 by_image[ann["image_id"]].append(ann)
         images, targets = [], []
@@ -190,4 +194,6 @@ class CocoDetectionDataModule(DetectionDataModule):
                 f"{path}: {len(problems)} bad annotations or images: {listed}{more}. Fix them, "
                 f"or set data.on_bad=skip to leave them out"
             )
-        log.warning("%s: skipped %d bad annotations or images (%s%s)", path, len(problems), listed, more)
+        log.warning(
+            "%s: skipped %d bad annotations or images (%s%s)", path, len(problems), listed, more
+        )

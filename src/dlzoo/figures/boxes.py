@@ -66,6 +66,6 @@ def draw_detections(
 def draw_anchors(image: Tensor, anchors: Tensor, texts: Sequence[str]) -> Tensor:
     """The book's ``show_bboxes``: ``anchors`` (pixels) over ``image``, one colour each."""
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
-    canvas, factor = enlarge(as_uint8(image))
+    canvas, factor = enlarge(as_uint8(image), 2 * MIN_SIDE)
     colors = [palette[i % len(palette)] for i in range(len(anchors))]
     return draw_bounding_boxes(canvas, anchors.cpu().float() * factor, list(texts), colors=colors)

@@ -13,6 +13,8 @@ from torchvision.utils import make_grid
 from dlzoo.figures.boxes import draw_anchors, draw_detections
 
 log = logging.getLogger(__name__)
+#: the scale whose anchors are drawn: the second, whose larger anchors stay readable
+ANCHOR_SCALE = 1
 
 
 class DetectionFigures(Callback):
@@ -21,7 +23,7 @@ class DetectionFigures(Callback):
     * ``val/boxes`` every ``every_n_epochs``: the first validation images with predicted
       boxes (red: class and score, above ``score_threshold``) over the true ones (green);
     * ``anchors`` once per run, for networks that expose their anchors (TinySSD): the
-      anchors of the centre location of the finest scale over the first image, each titled
+      anchors of the centre location of the second scale over the first image, each titled
       with its size and ratio, like the book's ``show_bboxes``.
 
     One extra forward pass over ``num_images`` images per drawing; a no-op for other tasks,
@@ -71,10 +73,12 @@ class DetectionFigures(Callback):
         net = pl_module.net
         if not hasattr(net, "scale_anchors"):
             return
-        scale = net.scale_anchors(image[None])[0]  # (h, w, k, 4), relative
+        scales = net.scale_anchors(image[None])  # per scale (h, w, k, 4), relative
+        index = min(ANCHOR_SCALE, len(scales) - 1)
+        scale = scales[index]
         h, w = scale.shape[:2]
         height, width = image.shape[-2:]
         pixels = torch.tensor([width, height, width, height], dtype=torch.float32)
         anchors = scale[h // 2, w // 2].cpu() * pixels
-        drawn = draw_anchors(image, anchors, net.anchor_titles(0))
+        drawn = draw_anchors(image, anchors, net.anchor_titles(index))
         logger.experiment.add_image("anchors", drawn, step)

@@ -67,7 +67,9 @@ class TorchvisionDetector(nn.Module):
                 f"{', '.join(detector_names())}"
             )
         if input_shape[0] != 3:
-            raise ConfigError(f"model.net.name={name} needs RGB images, got {input_shape[0]} channels")
+            raise ConfigError(
+                f"model.net.name={name} needs RGB images, got {input_shape[0]} channels"
+            )
         self.num_classes = int(num_outputs)
         self.name = name
         self.score_threshold, self.nms_iou = float(score_threshold), float(nms_iou)
@@ -132,9 +134,7 @@ class TorchvisionDetector(nn.Module):
             len(state) - len(fitting),
         )
 
-    def forward(
-        self, images: Tensor, targets: Sequence[Mapping[str, Tensor]] | None = None
-    ) -> Any:
+    def forward(self, images: Tensor, targets: Sequence[Mapping[str, Tensor]] | None = None) -> Any:
         """Training (with ``targets``): the loss dict; otherwise the detections."""
         if targets is not None:
             shifted = [{"boxes": t["boxes"], "labels": t["labels"] + 1} for t in targets]

@@ -78,7 +78,8 @@ class TinySSD(nn.Module):
             raise ValueError("sizes: every scale needs the same number of anchor sizes")
         self.num_anchors = per_location.pop()
         widths = [input_shape[0], *base_channels]
-        base = nn.Sequential(*(down_sample_block(a, b) for a, b in zip(widths, widths[1:])))
+        pairs = zip(widths[:-1], widths[1:], strict=True)
+        base = nn.Sequential(*(down_sample_block(a, b) for a, b in pairs))
         stages = [base, down_sample_block(base_channels[-1], channels)]
         stages += [down_sample_block(channels, channels) for _ in range(2)]
         stages.append(nn.AdaptiveMaxPool2d((1, 1)))

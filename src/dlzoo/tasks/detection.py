@@ -84,9 +84,7 @@ class DetectionTask(Task):
         outputs = self.net(images)
         anchors, logits, offsets = outputs
         height, width = images.shape[-2:]
-        box_targets, masks, cls_labels = multibox_target(
-            anchors, relative(targets, height, width)
-        )
+        box_targets, masks, cls_labels = multibox_target(anchors, relative(targets, height, width))
         loss = ssd_loss(logits, offsets, cls_labels, box_targets, masks)
         if stage == "train":
             return StepOutput(loss, None, None, len(images))
