@@ -66,7 +66,7 @@ def predict_boxes(cfg: DictConfig, model: Restored, inputs: list[str]) -> list[d
         stem = path.stem if path.stem not in used else f"{path.stem}_{len(used)}"
         used.add(stem)
         png = out_dir / f"{stem}_boxes.png"
-        drawn = draw_detections(image, names, found, min_side=0)
+        drawn = draw_detections(image, names, found)  # small images enlarged to read
         Image.fromarray(drawn.permute(1, 2, 0).numpy()).save(png)
         boxes = [
             {"class": names[int(c)], "score": round(float(s), 6),
