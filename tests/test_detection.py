@@ -12,6 +12,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from detection_data import write_coco_split
+from dlzoo.data.banana import BananaDataModule
 from dlzoo.data.coco import CocoDetectionDataModule
 from dlzoo.data.detection import DetectionBatches
 from dlzoo.data.fashion_detection import VISIBLE, FashionDetectionDataModule
@@ -196,3 +197,27 @@ def test_unknown_torchvision_detector_is_named(make_cfg):
         Exception, match="model.net.name='fasterrcnn_tiny'.*fasterrcnn_resnet50_fpn_v2"
     ):
         train(cfg)
+
+
+def write_bananas(root: Path, n: int = 10) -> None:
+    """The book's layout: bananas_{train,val}/label.csv and images/ (one box per image)."""
+    for folder in ("bananas_train", "bananas_val"):
+        images = root / "banana-detection" / folder / "images"
+        images.mkdir(parents=True)
+        rows = ["img_name,label,xmin,ymin,xmax,ymax"]
+        for i in range(n):
+            Image.new("RGB", (32, 32), (i * 20, 90, 40)).save(images / f"{i}.png")
+            rows.append(f"{i}.png,0,{i},4,{i + 10},20")
+        (images.parent / "label.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_banana_layout_is_read_and_a_missing_one_explained(tmp_path):
+    with pytest.raises(DataError, match="banana-detection folder.*bananas_train"):
+        BananaDataModule(data_dir=str(tmp_path), download=False).setup()
+    write_bananas(tmp_path)
+    dm = BananaDataModule(data_dir=str(tmp_path), download=False, image_size=64)
+    dm.setup()
+    assert dm.split_sizes() == {"train": 9, "val": 1, "test": 10}
+    assert dm.spec.class_names == ("banana",) and dm.spec.input_shape == (3, 64, 64)
+    boxes = torch.cat([t["boxes"] for t in dm.splits["test"][1]])
+    assert boxes[3].tolist() == [6.0, 8.0, 26.0, 40.0]  # 32 -> 64 px: boxes scaled by 2
