@@ -173,6 +173,15 @@ def test_coco_bad_annotations_are_named_or_skipped(tmp_path, tiny_data_dir):
     assert skipped.class_names == dm.class_names
 
 
+#: fewer region proposals and sampled regions than torchvision's defaults: the R-CNN box
+#: heads then cost seconds, not a minute, on a CPU
+FEW_REGIONS = [
+    "+model.net.options.rpn_post_nms_top_n_train=50",
+    "+model.net.options.rpn_post_nms_top_n_test=50",
+    "+model.net.options.box_batch_size_per_image=16",
+]
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -184,7 +193,8 @@ def test_coco_bad_annotations_are_named_or_skipped(tmp_path, tiny_data_dir):
     ],
 )
 def test_torchvision_detectors_fast_dev_run(make_cfg, name):
-    cfg = make_cfg(*TINY, "model=torchvision_detection", f"model.net.name={name}",
+    options = FEW_REGIONS if name.startswith("fasterrcnn") else []
+    cfg = make_cfg(*TINY, "model=torchvision_detection", f"model.net.name={name}", *options,
                    "+trainer.fast_dev_run=2", "data.batch_size=2", "data.eval_batch_size=2",
                    "test=false")  # fmt: skip
     record = train(cfg)
