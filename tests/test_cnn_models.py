@@ -25,10 +25,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def image_model_configs() -> list[str]:
-    """Every model config (present or added later) that takes image input."""
-    return sorted(
-        p.stem for p in MODEL_DIR.glob("*.yaml") if OmegaConf.load(p).get("input") == "image"
-    )
+    """Every image classifier config (present or added later): image input, multiclass."""
+
+    def classifies_images(cfg) -> bool:
+        return cfg.get("input") == "image" and "multiclass" in (cfg.get("tasks") or ["multiclass"])
+
+    return sorted(p.stem for p in MODEL_DIR.glob("*.yaml") if classifies_images(OmegaConf.load(p)))
 
 
 def spec_for(model: str, channels: int, side: int) -> ClassificationSpec:

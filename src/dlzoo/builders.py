@@ -135,6 +135,8 @@ def configure_speed(cfg: DictConfig, datamodule: TaskData, module: Task) -> None
     """Apply the ``speed`` block (its values are checked by ``utils.validation``): training
     metrics on/off, data on the device, optimizer steps per call."""
     speed = cfg.get("speed") or {}
+    if speed.get("cpu_threads"):
+        torch.set_num_threads(int(speed.cpu_threads))
     module.train_metrics_enabled = bool(speed.get("train_metrics", True))
     if hasattr(datamodule, "on_device"):
         datamodule.on_device = speed.get("data_on_device", "auto")

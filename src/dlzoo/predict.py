@@ -1,4 +1,5 @@
-"""Predict with a trained checkpoint: image files/folders -> top-k classes; CSV rows -> outputs."""
+"""Predict with a trained checkpoint: image files/folders -> top-k classes (a detector: boxes,
+in :mod:`dlzoo.predict_boxes`); CSV rows -> outputs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from omegaconf import DictConfig, ListConfig
 
 from dlzoo.errors import ConfigError
 from dlzoo.inputs import image_files, predict_batch, prepare_images, prepare_rows
+from dlzoo.predict_boxes import predict_boxes
 from dlzoo.restore import restore
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
         cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
     )
     inputs = as_list(cfg.get("inputs"))
+    if hasattr(model.module, "detect"):  # a detector: boxes, drawn and listed
+        return predict_boxes(cfg, model, inputs)
     k = int(cfg.get("top_k", 3))
     if k < 1:
         raise ConfigError(f"top_k={k}: must be >= 1")

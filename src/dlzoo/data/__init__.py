@@ -1,7 +1,10 @@
 """LightningDataModules, one per dataset."""
 
+from dlzoo.data.banana import BananaDataModule
 from dlzoo.data.base import InMemoryDataModule
 from dlzoo.data.cifar import CIFAR10DataModule
+from dlzoo.data.coco import CocoDetectionDataModule
+from dlzoo.data.fashion_detection import FashionDetectionDataModule
 from dlzoo.data.folder import ImageFolderDataModule
 from dlzoo.data.images import FashionMNISTDataModule, IdxImageDataModule
 from dlzoo.data.mnist import MNISTDataModule
@@ -12,12 +15,15 @@ from dlzoo.data.text import TextDataModule, TextFileDataModule, TimeMachineDataM
 from dlzoo.data.vocab import Vocab
 
 __all__ = [
+    "BananaDataModule",
+    "CocoDetectionDataModule",
     "CIFAR10DataModule",
     "ImageFolderDataModule",
     "MNISTDataModule",
     "CaliforniaHousingDataModule",
     "CurveDataModule",
     "DataSpec",
+    "FashionDetectionDataModule",
     "FashionMNISTDataModule",
     "IdxImageDataModule",
     "InMemoryDataModule",

@@ -9,6 +9,8 @@ from its ``spec`` property. Families:
   target's own units).
 - :class:`TokenStreamSpec`: a token stream cut into ``num_steps``-token windows for
   next-token prediction; ``tokens`` is the vocabulary.
+- :class:`DetectionSpec`: images of a fixed shape, each with any number of boxes of
+  ``class_names``.
 
 New task families (sequence pairs, boxes) add their own dataclass here.
 """
@@ -104,6 +106,26 @@ class TokenStreamSpec(DataSpec):
 
     def describe(self) -> str:
         return f"a text (token stream) dataset with a vocabulary of {len(self.tokens)}"
+
+
+@dataclass(frozen=True)
+class DetectionSpec(DataSpec):
+    """Images ``(C, H, W)``, each with a ragged list of boxes (pixels, ``x1, y1, x2, y2``)
+    labelled ``0..len(class_names)-1``; batches are ``(images, [{"boxes", "labels"}, ...])``."""
+
+    class_names: tuple[str, ...] = ()
+    task: str = field(default="detection", init=False)
+
+    def __post_init__(self) -> None:
+        if len(self.class_names) < 1:
+            raise ValueError("a detection dataset needs at least one class")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def describe(self) -> str:
+        return f"an object-detection dataset with {self.num_classes} classes"
 
 
 def with_shape(spec: DataSpec, input_shape: tuple[int, ...]) -> DataSpec:

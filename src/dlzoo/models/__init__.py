@@ -6,6 +6,7 @@ arguments, so sizes come from the datamodule and configs only hold the design ch
 
 from dlzoo.models.classic import VGG, AlexNet, NiN
 from dlzoo.models.densenet import DenseNet
+from dlzoo.models.detection import TorchvisionDetector
 from dlzoo.models.googlenet import GoogLeNet
 from dlzoo.models.hybrid import CNNRNN
 from dlzoo.models.lenet import LeNet, LeNetModern
@@ -14,6 +15,7 @@ from dlzoo.models.mlp import MLP
 from dlzoo.models.pretrained import TorchvisionNet
 from dlzoo.models.resnet import ResNet
 from dlzoo.models.rnn import RNNLM, ScratchRNNLM
+from dlzoo.models.ssd import TinySSD
 from dlzoo.models.transformer import TransformerLM
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "NiN",
     "ResNet",
     "ScratchRNNLM",
+    "TinySSD",
+    "TorchvisionDetector",
     "TorchvisionNet",
     "TransformerLM",
 ]

@@ -5,6 +5,7 @@ Importing this package registers every built-in task type.
 
 from dlzoo.tasks.base import StepOutput, Task
 from dlzoo.tasks.binary import BinaryTask
+from dlzoo.tasks.detection import DetectionTask
 from dlzoo.tasks.language_model import LanguageModelTask
 from dlzoo.tasks.multiclass import MulticlassTask
 from dlzoo.tasks.registry import choose_task, register, task_class, task_names
@@ -12,6 +13,7 @@ from dlzoo.tasks.regression import RegressionTask
 
 __all__ = [
     "BinaryTask",
+    "DetectionTask",
     "LanguageModelTask",
     "MulticlassTask",
     "RegressionTask",

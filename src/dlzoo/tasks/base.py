@@ -44,10 +44,12 @@ class Baseline:
 
 @dataclass
 class StepOutput:
-    """What the shared step returns: the loss to minimise, what the metrics compare
-    (``preds``/``targets``, detached), and how many examples the batch held."""
+    """What the shared step returns: the loss to minimise (``None`` outside training for a
+    network that computes no loss there), what the metrics compare (``preds``/``targets``,
+    detached; any types the metrics take, e.g. lists of dicts), and how many examples the
+    batch held."""
 
-    loss: Tensor
+    loss: Tensor | None
     preds: Any
     targets: Any
     size: int
@@ -162,18 +164,25 @@ class Task(L.LightningModule):
     def _evaluate(self, batch: Any, stage: str, metrics: MetricCollection) -> Tensor:
         out = self.shared_step(batch, stage)
         metrics.update(out.preds, out.targets)
-        # validation/test losses are averaged over all DDP ranks (sync_dist)
-        self.log(
-            f"{stage}/loss",
-            out.loss,
-            on_step=False,
-            on_epoch=True,
-            prog_bar=True,
-            batch_size=out.size,
-            sync_dist=True,
-        )
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True)
+        # validation/test losses are averaged over all DDP ranks (sync_dist); a task whose
+        # network has no loss outside training (torchvision's detectors) returns None
+        if out.loss is not None:
+            self.log(
+                f"{stage}/loss",
+                out.loss,
+                on_step=False,
+                on_epoch=True,
+                prog_bar=True,
+                batch_size=out.size,
+                sync_dist=True,
+            )
+        self.log_metrics(metrics, stage)
         return out.loss
+
+    def log_metrics(self, metrics: MetricCollection, stage: str) -> None:
+        """Hand a stage's metric objects to Lightning, which computes them at epoch end.
+        A task whose metrics compute a dict (mAP) overrides this to log the values itself."""
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
 
     def validation_step(self, batch: Any, batch_idx: int) -> Tensor:
         return self._evaluate(batch, "val", self.val_metrics)
@@ -207,7 +216,7 @@ class Task(L.LightningModule):
             self._epoch_logged = True
             self.log("train/loss_epoch", self.train_loss_mean, on_step=False, on_epoch=True)
             if self.train_metrics_enabled:
-                self.log_dict(self.train_metrics, on_step=False, on_epoch=True)
+                self.log_metrics(self.train_metrics, "train")
         if self._trainer is not None and internals.should_update_logs(self._trainer):
             self.log("train/loss_step", out.loss, on_step=True, on_epoch=False, prog_bar=True)
 

@@ -54,6 +54,7 @@ class SpeedSchema:
     reuse_host_memory: bool = True
     loss_check_every_n_steps: int | None = None
     data_on_device: Any = "auto"
+    cpu_threads: int | None = None
 
 
 @dataclass
@@ -309,6 +310,7 @@ RULES: tuple[Rule, ...] = (
     Rule("scheduler.scheduler.T_max", lambda v: _int(v) and v >= 1, "an integer >= 1"),
     Rule("data.resize", lambda v: _int(v) and v >= 1, "a positive image size or null"),
     Rule("speed.steps_per_call", lambda v: _int(v) and v >= 1, "a positive integer"),
+    Rule("speed.cpu_threads", lambda v: _int(v) and v >= 1, "a positive integer or null"),
     Rule(
         "speed.data_on_device",
         lambda v: v is True or v is False or v == "auto",
