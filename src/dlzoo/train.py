@@ -198,6 +198,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "resumed_from": plan.checkpoint,
     }
+    if getattr(datamodule, "source_info", None):  # where the data came from, if it says
+        record["data_source"] = datamodule.source_info
     if trainer.is_global_zero:
         if best_val is not None:
             for logger in trainer.loggers:

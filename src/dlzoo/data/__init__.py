@@ -9,6 +9,7 @@ from dlzoo.data.spec import DataSpec
 from dlzoo.data.synthetic import CurveDataModule, SyntheticLinearDataModule, TwoClustersDataModule
 from dlzoo.data.tabular import CaliforniaHousingDataModule, IrisDataModule
 from dlzoo.data.text import TextDataModule, TextFileDataModule, TimeMachineDataModule
+from dlzoo.data.translation import ReverseDigitsDataModule, TranslationDataModule
 from dlzoo.data.vocab import Vocab
 
 __all__ = [
@@ -27,5 +28,7 @@ __all__ = [
     "TextFileDataModule",
     "TimeMachineDataModule",
     "TwoClustersDataModule",
+    "ReverseDigitsDataModule",
+    "TranslationDataModule",
     "Vocab",
 ]

@@ -14,6 +14,7 @@ from dlzoo.models.mlp import MLP
 from dlzoo.models.pretrained import TorchvisionNet
 from dlzoo.models.resnet import ResNet
 from dlzoo.models.rnn import RNNLM, ScratchRNNLM
+from dlzoo.models.seq2seq import Seq2Seq, Seq2SeqAttention, TransformerSeq2Seq
 from dlzoo.models.transformer import TransformerLM
 
 __all__ = [
@@ -31,5 +32,8 @@ __all__ = [
     "ResNet",
     "ScratchRNNLM",
     "TorchvisionNet",
+    "Seq2Seq",
+    "Seq2SeqAttention",
     "TransformerLM",
+    "TransformerSeq2Seq",
 ]

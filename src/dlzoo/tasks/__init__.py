@@ -9,12 +9,14 @@ from dlzoo.tasks.language_model import LanguageModelTask
 from dlzoo.tasks.multiclass import MulticlassTask
 from dlzoo.tasks.registry import choose_task, register, task_class, task_names
 from dlzoo.tasks.regression import RegressionTask
+from dlzoo.tasks.seq2seq import Seq2SeqTask
 
 __all__ = [
     "BinaryTask",
     "LanguageModelTask",
     "MulticlassTask",
     "RegressionTask",
+    "Seq2SeqTask",
     "StepOutput",
     "Task",
     "choose_task",

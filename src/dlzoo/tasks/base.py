@@ -103,6 +103,12 @@ class Task(L.LightningModule):
         """How many outputs a network needs for this data."""
         raise NotImplementedError
 
+    @classmethod
+    def network_kwargs(cls, spec: DataSpec) -> dict[str, Any]:
+        """Sizes beyond ``input_shape`` and ``num_outputs`` that a network of this task
+        takes from the data (an encoder-decoder's source vocabulary)."""
+        return {}
+
     def make_metrics(self) -> MetricCollection:
         raise NotImplementedError
 
