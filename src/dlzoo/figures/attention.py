@@ -22,10 +22,12 @@ def attention_figure(
     title: str = "",
 ) -> Figure:
     """``weights`` ``(steps, src)`` (one panel) or ``(steps, heads, src)`` (a panel per
-    head); rows are labelled with the output tokens, columns with the source tokens."""
+    head); rows are labelled with the output tokens, columns with the source tokens (padding
+    columns beyond ``source`` are cut: their weight is 0)."""
     w = weights.detach().float().cpu()
     if w.ndim == 2:
         w = w.unsqueeze(1)
+    w = w[:, :, : len(source)]
     steps, heads, src = w.shape
     source, output = list(source)[:src], list(output)[:steps]
     cell = 0.32
