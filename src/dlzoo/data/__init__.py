@@ -6,7 +6,12 @@ from dlzoo.data.folder import ImageFolderDataModule
 from dlzoo.data.images import FashionMNISTDataModule, IdxImageDataModule
 from dlzoo.data.mnist import MNISTDataModule
 from dlzoo.data.spec import DataSpec
-from dlzoo.data.synthetic import CurveDataModule, SyntheticLinearDataModule, TwoClustersDataModule
+from dlzoo.data.synthetic import (
+    CurveDataModule,
+    NWRegressionDataModule,
+    SyntheticLinearDataModule,
+    TwoClustersDataModule,
+)
 from dlzoo.data.tabular import CaliforniaHousingDataModule, IrisDataModule
 from dlzoo.data.text import TextDataModule, TextFileDataModule, TimeMachineDataModule
 from dlzoo.data.translation import ReverseDigitsDataModule, TranslationDataModule
@@ -28,6 +33,7 @@ __all__ = [
     "TextFileDataModule",
     "TimeMachineDataModule",
     "TwoClustersDataModule",
+    "NWRegressionDataModule",
     "ReverseDigitsDataModule",
     "TranslationDataModule",
     "Vocab",

@@ -11,6 +11,7 @@ from dlzoo.models.hybrid import CNNRNN
 from dlzoo.models.lenet import LeNet, LeNetModern
 from dlzoo.models.linear import Linear
 from dlzoo.models.mlp import MLP
+from dlzoo.models.nadaraya_watson import NadarayaWatson
 from dlzoo.models.pretrained import TorchvisionNet
 from dlzoo.models.resnet import ResNet
 from dlzoo.models.rnn import RNNLM, ScratchRNNLM
@@ -28,6 +29,7 @@ __all__ = [
     "LeNet",
     "LeNetModern",
     "Linear",
+    "NadarayaWatson",
     "NiN",
     "ResNet",
     "ScratchRNNLM",
