@@ -27,8 +27,12 @@ def test_learned_width_has_lower_training_mse(tmp_path: Path) -> None:
     for learnable in (True, False):
         run = tmp_path / str(learnable)
         cfg = compose_config(
-            [*QUIET, "experiment=nadaraya_watson", f"model.net.learnable={learnable}",
-             "trainer.accelerator=cpu"],
+            [
+                *QUIET,
+                "experiment=nadaraya_watson",
+                f"model.net.learnable={learnable}",
+                "trainer.accelerator=cpu",
+            ],
             run,
         )
         train(cfg)

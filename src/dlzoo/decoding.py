@@ -131,9 +131,7 @@ def sentence_bleu(pred: Sequence[str], label: Sequence[str], k: int = 2) -> floa
     score = math.exp(min(0.0, 1 - len_label / len_pred))
     for n in range(1, min(k, len_pred) + 1):
         matches = 0
-        label_grams = collections.Counter(
-            tuple(label[i : i + n]) for i in range(len_label - n + 1)
-        )
+        label_grams = collections.Counter(tuple(label[i : i + n]) for i in range(len_label - n + 1))
         for i in range(len_pred - n + 1):
             gram = tuple(pred[i : i + n])
             if label_grams[gram] > 0:

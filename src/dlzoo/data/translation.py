@@ -360,7 +360,11 @@ class ReverseDigitsDataModule(SequencePairDataModule):
     reversed ("3 1 4" -> "4 1 3"). Seeded: the same pairs every run."""
 
     def __init__(
-        self, num_pairs: int = 3000, min_len: int = 1, max_len: int = 6, data_seed: int = 0,
+        self,
+        num_pairs: int = 3000,
+        min_len: int = 1,
+        max_len: int = 6,
+        data_seed: int = 0,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("min_freq", 1)
@@ -369,7 +373,9 @@ class ReverseDigitsDataModule(SequencePairDataModule):
         kwargs.setdefault("test_fraction", 0.1)
         super().__init__(**kwargs)
         if not 1 <= min_len <= max_len:
-            raise ConfigError(f"data.min_len={min_len}, data.max_len={max_len}: need 1 <= min <= max")
+            raise ConfigError(
+                f"data.min_len={min_len}, data.max_len={max_len}: need 1 <= min <= max"
+            )
         self.num_pairs = num_pairs
         self.min_len = min_len
         self.max_len = max_len
@@ -382,7 +388,13 @@ class ReverseDigitsDataModule(SequencePairDataModule):
         rng = random.Random(self.data_seed)
         pairs = []
         for _ in range(self.num_pairs):
-            digits = [str(rng.randrange(10)) for _ in range(rng.randint(self.min_len, self.max_len))]
+            digits = [
+                str(rng.randrange(10)) for _ in range(rng.randint(self.min_len, self.max_len))
+            ]
             pairs.append((" ".join(digits), " ".join(reversed(digits))))
-        self.source_info = {"source": "generated", "pairs": len(pairs), "pairs_sha1": pairs_hash(pairs)}
+        self.source_info = {
+            "source": "generated",
+            "pairs": len(pairs),
+            "pairs_sha1": pairs_hash(pairs),
+        }
         return pairs

@@ -129,7 +129,9 @@ class Seq2SeqTask(Task):
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ConfigError(f"label_smoothing={label_smoothing!r}: must be in [0, 1)")
         if int(bleu_sentences) < 1:
-            raise ConfigError(f"bleu_sentences={bleu_sentences!r}: must be >= 1 (val/bleu picks the best checkpoint)")
+            raise ConfigError(
+                f"bleu_sentences={bleu_sentences!r}: must be >= 1 (val/bleu picks the best checkpoint)"
+            )
         if int(beam_size) < 1:
             raise ConfigError(f"beam_size={beam_size!r}: must be an integer >= 1")
         self.label_smoothing = float(label_smoothing)
@@ -157,13 +159,17 @@ class Seq2SeqTask(Task):
 
     def make_metrics(self) -> MetricCollection:
         pad = self.spec.target_tokens.index(PAD)  # type: ignore[union-attr]
-        return MetricCollection({"token_acc": TokenAccuracy(pad), "perplexity": TokenPerplexity(pad)})
+        return MetricCollection(
+            {"token_acc": TokenAccuracy(pad), "perplexity": TokenPerplexity(pad)}
+        )
 
     def forward(self, src: Tensor, src_len: Tensor, dec_in: Tensor) -> Tensor:  # type: ignore[override]
         return self.net(src, src_len, dec_in)
 
     def shared_step(self, batch: Batch, stage: str) -> StepOutput:
-        src, src_len, tgt, _ = batch[:4]
+        src, src_len, tgt, tgt_len = batch[:4]
+        # cut the batch to its longest sentences: padding columns cost compute, teach nothing
+        src, tgt = src[:, : int(src_len.max())], tgt[:, : int(tgt_len.max())]
         bos = torch.full_like(tgt[:, :1], self.bos)
         logits = self(src, src_len, torch.cat([bos, tgt[:, :-1]], dim=1))  # teacher forcing
         loss = F.cross_entropy(
@@ -183,6 +189,7 @@ class Seq2SeqTask(Task):
 
     def translate(self, src: Tensor, src_len: Tensor, beam_size: int = 1) -> list[Decoded]:
         """Greedy (``beam_size=1``) or beam-search translations of a batch."""
+        src = src[:, : int(src_len.max())]
         if beam_size == 1:
             return greedy_decode(self.net, src, src_len, self.bos, self.eos, self.max_len)
         return beam_search(
@@ -211,7 +218,9 @@ class Seq2SeqTask(Task):
         out["src"] += [self.source_words(s, int(n) - 1) for s, n in zip(src, src_len, strict=True)]
         out["greedy"] += [self.words(d.tokens) for d in self.translate(src, src_len)]
         if stage == "test" and self.beam_size > 1:
-            out["beam"] += [self.words(d.tokens) for d in self.translate(src, src_len, self.beam_size)]
+            out["beam"] += [
+                self.words(d.tokens) for d in self.translate(src, src_len, self.beam_size)
+            ]
 
     def validation_step(self, batch: Any, batch_idx: int) -> Tensor:
         loss = super().validation_step(batch, batch_idx)
@@ -291,9 +300,7 @@ class Seq2SeqTask(Task):
             close(fig)
 
 
-def example_table(
-    src: list[list[str]], ref: list[list[str]], pred: list[list[str]], n: int
-) -> str:
+def example_table(src: list[list[str]], ref: list[list[str]], pred: list[list[str]], n: int) -> str:
     """A markdown table: source, reference, prediction and the book's sentence BLEU."""
     rows = ["| source | reference | prediction | BLEU |", "|---|---|---|---|"]
     for s, r, p in list(zip(src, ref, pred, strict=True))[:n]:

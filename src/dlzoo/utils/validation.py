@@ -95,7 +95,14 @@ HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 META_KEYS = {"data": set(DATA_META_KEYS), "callbacks": {"enabled"}, "logger": {"enabled"}}
 #: keys ``conf/model/*.yaml`` may hold besides ``net``/``init``
 MODEL_KEYS = {
-    "name", "tasks", "task", "input", "min_input_size", "channels_last", "net", "init",
+    "name",
+    "tasks",
+    "task",
+    "input",
+    "min_input_size",
+    "channels_last",
+    "net",
+    "init",
     "task_options",
 }
 
@@ -184,9 +191,7 @@ def _unknown_target_keys(node: DictConfig, path: str, meta: set[str]) -> list[st
     injected = {
         "model.net": {"input_shape", "num_outputs", "src_vocab_size"},
         "optimizer": {"params"},
-    }.get(
-        path, set()
-    )
+    }.get(path, set())
     errors = []
     for key in node:
         if key in HYDRA_KEYS or key in meta or key in allowed:
