@@ -264,13 +264,14 @@ class TransformerSeq2Seq(EncoderDecoder):
         return self.encoder_norm(x)
 
     def decode(self, dec_in: Tensor, memory: Tensor, src_len: Tensor) -> Tensor:
+        """The decoder stack's outputs ``(b, T, d)`` (before the vocabulary projection)."""
         x = self._embed(self.tgt_embedding, dec_in)
         for block in self.decoder_blocks:
             x = block(x, memory, src_len)
-        return self.dense(self.decoder_norm(x))
+        return self.decoder_norm(x)
 
     def forward(self, src: Tensor, src_len: Tensor, dec_in: Tensor) -> Tensor:
-        return self.decode(dec_in, self.encode(src, src_len), src_len)
+        return self.dense(self.decode(dec_in, self.encode(src, src_len), src_len))
 
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         memory = self.encode(src, src_len)
@@ -279,7 +280,7 @@ class TransformerSeq2Seq(EncoderDecoder):
 
     def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State, Tensor | None]:
         prefix = torch.cat([state["prefix"], tokens.unsqueeze(1)], dim=1)
-        logits = self.decode(prefix, state["memory"], state["src_len"])
+        hidden = self.decode(prefix, state["memory"], state["src_len"])
         weights = self.decoder_blocks[-1].cross_attention.attention_weights
-        assert weights is not None
-        return logits[:, -1], {**state, "prefix": prefix}, weights[:, :, -1]
+        assert weights is not None  # only the newest position needs the projection
+        return self.dense(hidden[:, -1]), {**state, "prefix": prefix}, weights[:, :, -1]
