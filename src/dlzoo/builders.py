@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import hydra
@@ -82,6 +83,7 @@ def build_network(model_cfg: DictConfig, spec: DataSpec, task: type[Task]) -> nn
         model_cfg.net,
         input_shape=list(spec.input_shape),
         num_outputs=task.num_outputs(spec),
+        **task.network_kwargs(spec),
         _convert_="all",
     )
     init = model_cfg.get("init") or {}
@@ -96,6 +98,26 @@ def build_scheduler(cfg: DictConfig) -> dict[str, Any] | None:
     out = {k: v for k, v in OmegaConf.to_container(sched, resolve=True).items() if k != "scheduler"}
     out["scheduler"] = hydra.utils.instantiate(sched.scheduler)
     return out
+
+
+def task_options(model_cfg: DictConfig, task: type[Task]) -> dict[str, Any]:
+    """``model.task_options``: keyword options of the task type (decoding settings, label
+    smoothing...), checked against its constructor."""
+    options = model_cfg.get("task_options") or {}
+    options = OmegaConf.to_container(options, resolve=True) if options else {}
+    assert isinstance(options, dict)
+    allowed = {
+        name
+        for name, p in inspect.signature(task.__init__).parameters.items()
+        if p.kind == p.KEYWORD_ONLY
+    }
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"model.task_options.{unknown[0]}: unknown option of the {task.task} task; "
+            f"allowed: {', '.join(sorted(allowed)) or 'none'}"
+        )
+    return options
 
 
 def build_task(cfg: DictConfig, spec: DataSpec) -> Task:
@@ -114,6 +136,7 @@ def build_task(cfg: DictConfig, spec: DataSpec) -> Task:
         optimizer=hydra.utils.instantiate(cfg.optimizer),
         scheduler=build_scheduler(cfg),
         spec=spec,
+        **task_options(cfg.model, task),
     )
     module.channels_last = channels_last
     return module

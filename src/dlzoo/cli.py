@@ -141,3 +141,11 @@ def generate_main(cfg: DictConfig) -> None:
     from dlzoo.predict_text import generate_text
 
     run_reporting_errors(generate_text, cfg, "generate")
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="translate")
+def translate_main(cfg: DictConfig) -> None:
+    """Translate sentences with a sequence-to-sequence checkpoint."""
+    from dlzoo.translate import translate
+
+    run_reporting_errors(translate, cfg, "translate")

@@ -240,6 +240,8 @@ def _train(
         "resumed_from": plan.checkpoint,
         "baseline": baseline,
     }
+    if getattr(datamodule, "source_info", None):  # where the data came from, if it says
+        record["data_source"] = datamodule.source_info
     if trainer.is_global_zero:
         if best_val is not None:
             for logger in trainer.loggers:

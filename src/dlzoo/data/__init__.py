@@ -9,9 +9,15 @@ from dlzoo.data.folder import ImageFolderDataModule
 from dlzoo.data.images import FashionMNISTDataModule, IdxImageDataModule
 from dlzoo.data.mnist import MNISTDataModule
 from dlzoo.data.spec import DataSpec
-from dlzoo.data.synthetic import CurveDataModule, SyntheticLinearDataModule, TwoClustersDataModule
+from dlzoo.data.synthetic import (
+    CurveDataModule,
+    NWRegressionDataModule,
+    SyntheticLinearDataModule,
+    TwoClustersDataModule,
+)
 from dlzoo.data.tabular import CaliforniaHousingDataModule, IrisDataModule
 from dlzoo.data.text import TextDataModule, TextFileDataModule, TimeMachineDataModule
+from dlzoo.data.translation import ReverseDigitsDataModule, TranslationDataModule
 from dlzoo.data.vocab import Vocab
 
 __all__ = [
@@ -33,5 +39,8 @@ __all__ = [
     "TextFileDataModule",
     "TimeMachineDataModule",
     "TwoClustersDataModule",
+    "NWRegressionDataModule",
+    "ReverseDigitsDataModule",
+    "TranslationDataModule",
     "Vocab",
 ]

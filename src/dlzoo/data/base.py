@@ -221,7 +221,7 @@ class InMemoryDataModule(L.LightningDataModule):
 
     def split_sizes(self) -> dict[str, int]:
         self.setup()
-        return {name: len(x) for name, (x, _) in self.splits.items()}
+        return {name: len(tensors[0]) for name, tensors in self.splits.items()}
 
 
 def class_targets(y: Any) -> Tensor:

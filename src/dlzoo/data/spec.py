@@ -12,7 +12,10 @@ from its ``spec`` property. Families:
 - :class:`DetectionSpec`: images of a fixed shape, each with any number of boxes of
   ``class_names``.
 
-New task families (sequence pairs, boxes) add their own dataclass here.
+- :class:`SequencePairSpec`: pairs of token sequences (translation), a vocabulary each;
+  ``input_shape`` is ``(num_steps,)``.
+
+New task families (boxes, ...) add their own dataclass here.
 """
 
 from __future__ import annotations
@@ -126,6 +129,27 @@ class DetectionSpec(DataSpec):
 
     def describe(self) -> str:
         return f"an object-detection dataset with {self.num_classes} classes"
+
+
+@dataclass(frozen=True)
+class SequencePairSpec(DataSpec):
+    """Source and target token sequences padded to ``num_steps`` (``input_shape``), with
+    their vocabularies; the target vocabulary holds ``<pad>``, ``<bos>`` and ``<eos>``."""
+
+    source_tokens: tuple[str, ...] = ()
+    target_tokens: tuple[str, ...] = ()
+    task: str = field(default="seq2seq", init=False)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The network's outputs: one per target token."""
+        return self.target_tokens
+
+    def describe(self) -> str:
+        return (
+            f"a sequence-pair (translation) dataset with vocabularies of "
+            f"{len(self.source_tokens)} and {len(self.target_tokens)} tokens"
+        )
 
 
 def with_shape(spec: DataSpec, input_shape: tuple[int, ...]) -> DataSpec:

@@ -115,3 +115,33 @@ class TwoClustersDataModule(SyntheticDataModule):
         x = torch.cat([pos, neg])
         y: Tensor = torch.cat([torch.zeros(half), torch.ones(n - half)]).long()
         return x, y
+
+
+class NWRegressionDataModule(SyntheticDataModule):
+    """The book's attention-pooling toy (11.2): ``num_train`` sorted x ~ U(0, 5),
+    y = 2 sin(x) + x^0.8 + N(0, noise²); validation and test are the noise-free curve on
+    an even grid of [0, 5)."""
+
+    def __init__(self, noise: float = 0.5, **kwargs) -> None:
+        kwargs.setdefault("num_train", 50)
+        kwargs.setdefault("num_val", 50)
+        kwargs.setdefault("num_test", 50)
+        super().__init__(**kwargs)
+        self.noise = float(noise)
+
+    @property
+    def spec(self) -> DataSpec:
+        return RegressionSpec((1,))
+
+    @staticmethod
+    def truth(x: Tensor) -> Tensor:
+        return 2 * torch.sin(x) + x.pow(0.8)
+
+    def generate(self, n: int, gen: torch.Generator, split: str) -> Split:
+        if split == "train":
+            x = (torch.rand(n, generator=gen) * 5).sort().values
+            y = self.truth(x) + self.noise * torch.randn(n, generator=gen)
+        else:
+            x = torch.arange(n, dtype=torch.float32) * (5 / n)
+            y = self.truth(x)
+        return x.unsqueeze(1), y.unsqueeze(1)

@@ -12,9 +12,11 @@ from dlzoo.models.hybrid import CNNRNN
 from dlzoo.models.lenet import LeNet, LeNetModern
 from dlzoo.models.linear import Linear
 from dlzoo.models.mlp import MLP
+from dlzoo.models.nadaraya_watson import NadarayaWatson
 from dlzoo.models.pretrained import TorchvisionNet
 from dlzoo.models.resnet import ResNet
 from dlzoo.models.rnn import RNNLM, ScratchRNNLM
+from dlzoo.models.seq2seq import Seq2Seq, Seq2SeqAttention, TransformerSeq2Seq
 from dlzoo.models.ssd import TinySSD
 from dlzoo.models.transformer import TransformerLM
 
@@ -29,11 +31,15 @@ __all__ = [
     "LeNet",
     "LeNetModern",
     "Linear",
+    "NadarayaWatson",
     "NiN",
     "ResNet",
     "ScratchRNNLM",
     "TinySSD",
     "TorchvisionDetector",
     "TorchvisionNet",
+    "Seq2Seq",
+    "Seq2SeqAttention",
     "TransformerLM",
+    "TransformerSeq2Seq",
 ]

@@ -10,6 +10,7 @@ from dlzoo.tasks.language_model import LanguageModelTask
 from dlzoo.tasks.multiclass import MulticlassTask
 from dlzoo.tasks.registry import choose_task, register, task_class, task_names
 from dlzoo.tasks.regression import RegressionTask
+from dlzoo.tasks.seq2seq import Seq2SeqTask
 
 __all__ = [
     "BinaryTask",
@@ -17,6 +18,7 @@ __all__ = [
     "LanguageModelTask",
     "MulticlassTask",
     "RegressionTask",
+    "Seq2SeqTask",
     "StepOutput",
     "Task",
     "choose_task",

@@ -122,6 +122,12 @@ class Task(L.LightningModule):
         """How many outputs a network needs for this data."""
         raise NotImplementedError
 
+    @classmethod
+    def network_kwargs(cls, spec: DataSpec) -> dict[str, Any]:
+        """Sizes beyond ``input_shape`` and ``num_outputs`` that a network of this task
+        takes from the data (an encoder-decoder's source vocabulary)."""
+        return {}
+
     def make_metrics(self) -> MetricCollection:
         raise NotImplementedError
 
@@ -219,6 +225,15 @@ class Task(L.LightningModule):
                 self.log_metrics(self.train_metrics, "train")
         if self._trainer is not None and internals.should_update_logs(self._trainer):
             self.log("train/loss_step", out.loss, on_step=True, on_epoch=False, prog_bar=True)
+
+    def on_fit_start(self) -> None:
+        # non-parametric networks (Nadaraya-Watson, nearest neighbours) keep the training
+        # pairs themselves: hand them over once the datamodule has loaded them
+        remember = getattr(self.net, "remember_training_data", None)
+        splits = getattr(getattr(self.trainer, "datamodule", None), "splits", None)
+        if remember is not None and splits and "train" in splits:
+            x, y = splits["train"][:2]
+            remember(x.to(self.device), y.to(self.device))
 
     def on_train_epoch_start(self) -> None:
         self._epoch_logged = False

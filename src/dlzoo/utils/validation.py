@@ -95,7 +95,17 @@ HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 #: keys of a group node that describe it rather than being constructor arguments
 META_KEYS = {"data": set(DATA_META_KEYS), "callbacks": {"enabled"}, "logger": {"enabled"}}
 #: keys ``conf/model/*.yaml`` may hold besides ``net``/``init``
-MODEL_KEYS = {"name", "tasks", "task", "input", "min_input_size", "channels_last", "net", "init"}
+MODEL_KEYS = {
+    "name",
+    "tasks",
+    "task",
+    "input",
+    "min_input_size",
+    "channels_last",
+    "net",
+    "init",
+    "task_options",
+}
 
 
 def _known_tasks() -> list[str]:
@@ -179,9 +189,10 @@ def _unknown_target_keys(node: DictConfig, path: str, meta: set[str]) -> list[st
     if allowed is None:
         return []
     # arguments dlzoo passes itself (sizes from the data, the parameters to optimise)
-    injected = {"model.net": {"input_shape", "num_outputs"}, "optimizer": {"params"}}.get(
-        path, set()
-    )
+    injected = {
+        "model.net": {"input_shape", "num_outputs", "src_vocab_size"},
+        "optimizer": {"params"},
+    }.get(path, set())
     errors = []
     for key in node:
         if key in HYDRA_KEYS or key in meta or key in allowed:

@@ -1,0 +1,286 @@
+"""Encoder-decoders for sequence to sequence learning (the book's 10.7, 11.4 and 11.7).
+
+Every model here has the same three entry points, so training, greedy and beam decoding
+and heatmaps are written once for all of them:
+
+- ``forward(src, src_len, dec_in) -> logits (b, T, vocab)``: teacher forcing;
+- ``begin(src, src_len) -> state``: encode once; the state is a dict of batch-first tensors
+  (so beam search can reorder it with one ``index_select`` per entry);
+- ``step(tokens, state) -> (logits (b, vocab), state, attention)``: one decoding step;
+  ``attention`` is ``(b, src)`` (Bahdanau), ``(b, heads, src)`` (Transformer) or ``None``.
+
+Padding is masked everywhere (packed GRU inputs, attention valid lengths), so a sentence
+gives the same outputs alone or in a padded batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from dlzoo.models.attention import AdditiveAttention, MultiHeadAttention, PositionalEncoding
+
+State = dict[str, Tensor]
+
+
+class EncoderDecoder(nn.Module):
+    """The shared interface; ``forward`` defaults to one ``step`` per target position."""
+
+    def begin(self, src: Tensor, src_len: Tensor) -> State:
+        raise NotImplementedError
+
+    def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State, Tensor | None]:
+        raise NotImplementedError
+
+    def forward(self, src: Tensor, src_len: Tensor, dec_in: Tensor) -> Tensor:
+        state = self.begin(src, src_len)
+        logits = []
+        for t in range(dec_in.shape[1]):
+            out, state, _ = self.step(dec_in[:, t], state)
+            logits.append(out)
+        return torch.stack(logits, dim=1)
+
+
+class GRUEncoder(nn.Module):
+    """Embedding + multi-layer GRU over the real tokens only (packed sequences)."""
+
+    def __init__(
+        self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = nn.GRU(
+            embed_size,
+            num_hiddens,
+            num_layers,
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+
+    def forward(self, src: Tensor, src_len: Tensor) -> tuple[Tensor, Tensor]:
+        """Outputs ``(b, S, H)`` (zeros at padding) and the final state ``(layers, b, H)``
+        at each sentence's own last token."""
+        packed = pack_padded_sequence(
+            self.embedding(src),
+            src_len.clamp(min=1).cpu(),
+            batch_first=True,
+            enforce_sorted=False,
+        )
+        out, hidden = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        return out, hidden
+
+
+class Seq2Seq(EncoderDecoder):
+    """The book's GRU encoder-decoder (10.7): the encoder's final top-layer state is the
+    context, concatenated to every decoder input; the decoder starts from the encoder's
+    final state."""
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        num_outputs: int,
+        src_vocab_size: int,
+        embed_size: int = 256,
+        num_hiddens: int = 256,
+        num_layers: int = 2,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.encoder = GRUEncoder(src_vocab_size, embed_size, num_hiddens, num_layers, dropout)
+        self.embedding = nn.Embedding(num_outputs, embed_size)
+        self.rnn = nn.GRU(
+            embed_size + num_hiddens,
+            num_hiddens,
+            num_layers,
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.dense = nn.Linear(num_hiddens, num_outputs)
+
+    def begin(self, src: Tensor, src_len: Tensor) -> State:
+        _, hidden = self.encoder(src, src_len)
+        return {"hidden": hidden.transpose(0, 1), "context": hidden[-1]}
+
+    def _decode(self, dec_in: Tensor, state: State) -> tuple[Tensor, State]:
+        emb = self.embedding(dec_in)
+        context = state["context"].unsqueeze(1).expand(-1, emb.shape[1], -1)
+        out, hidden = self.rnn(
+            torch.cat([emb, context], dim=-1), state["hidden"].transpose(0, 1).contiguous()
+        )
+        return self.dense(out), {"hidden": hidden.transpose(0, 1), "context": state["context"]}
+
+    def forward(self, src: Tensor, src_len: Tensor, dec_in: Tensor) -> Tensor:
+        return self._decode(dec_in, self.begin(src, src_len))[0]  # all steps at once
+
+    def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State, Tensor | None]:
+        logits, state = self._decode(tokens.unsqueeze(1), state)
+        return logits[:, 0], state, None
+
+
+class Seq2SeqAttention(EncoderDecoder):
+    """GRU encoder-decoder with Bahdanau attention (11.4): at every step the decoder's
+    previous top-layer state queries the encoder outputs (padding masked); the context is
+    concatenated to the step's input."""
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        num_outputs: int,
+        src_vocab_size: int,
+        embed_size: int = 256,
+        num_hiddens: int = 256,
+        num_layers: int = 2,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.encoder = GRUEncoder(src_vocab_size, embed_size, num_hiddens, num_layers, dropout)
+        self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)
+        self.embedding = nn.Embedding(num_outputs, embed_size)
+        self.rnn = nn.GRU(
+            embed_size + num_hiddens,
+            num_hiddens,
+            num_layers,
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.dense = nn.Linear(num_hiddens, num_outputs)
+
+    def begin(self, src: Tensor, src_len: Tensor) -> State:
+        memory, hidden = self.encoder(src, src_len)
+        return {"hidden": hidden.transpose(0, 1), "memory": memory, "src_len": src_len}
+
+    def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State, Tensor | None]:
+        hidden = state["hidden"].transpose(0, 1).contiguous()  # (layers, b, H)
+        memory = state["memory"]
+        context = self.attention(hidden[-1].unsqueeze(1), memory, memory, state["src_len"])
+        x = torch.cat([self.embedding(tokens).unsqueeze(1), context], dim=-1)
+        out, hidden = self.rnn(x, hidden)
+        weights = self.attention.attention_weights
+        assert weights is not None
+        new_state = {**state, "hidden": hidden.transpose(0, 1)}
+        return self.dense(out[:, 0]), new_state, weights[:, 0]
+
+
+class _Sublayers(nn.Module):
+    """Residual connections with layer norm: post-norm ``LN(x + f(x))`` (the book, the
+    original Transformer) or pre-norm ``x + f(LN(x))`` (steadier with large learning rates)."""
+
+    def __init__(self, num_hiddens: int, count: int, dropout: float, norm_first: bool) -> None:
+        super().__init__()
+        self.norms = nn.ModuleList(nn.LayerNorm(num_hiddens) for _ in range(count))
+        self.dropout = nn.Dropout(dropout)
+        self.norm_first = norm_first
+
+    def apply_sublayer(self, i: int, x: Tensor, fn) -> Tensor:  # noqa: ANN001
+        if self.norm_first:
+            return x + self.dropout(fn(self.norms[i](x)))
+        return self.norms[i](x + self.dropout(fn(x)))
+
+
+def _ffn(num_hiddens: int, ffn_hiddens: int) -> nn.Sequential:
+    """The position-wise feed-forward network: the same two-layer MLP at every position."""
+    return nn.Sequential(
+        nn.Linear(num_hiddens, ffn_hiddens), nn.ReLU(), nn.Linear(ffn_hiddens, num_hiddens)
+    )
+
+
+class EncoderBlock(_Sublayers):
+    def __init__(
+        self, num_hiddens: int, num_heads: int, ffn_hiddens: int, dropout: float, norm_first: bool
+    ) -> None:
+        super().__init__(num_hiddens, 2, dropout, norm_first)
+        self.attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.ffn = _ffn(num_hiddens, ffn_hiddens)
+
+    def forward(self, x: Tensor, src_len: Tensor) -> Tensor:
+        x = self.apply_sublayer(0, x, lambda h: self.attention(h, h, h, src_len))
+        return self.apply_sublayer(1, x, self.ffn)
+
+
+class DecoderBlock(_Sublayers):
+    def __init__(
+        self, num_hiddens: int, num_heads: int, ffn_hiddens: int, dropout: float, norm_first: bool
+    ) -> None:
+        super().__init__(num_hiddens, 3, dropout, norm_first)
+        self.self_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.cross_attention = MultiHeadAttention(num_hiddens, num_heads, dropout)
+        self.ffn = _ffn(num_hiddens, ffn_hiddens)
+
+    def forward(self, x: Tensor, memory: Tensor, src_len: Tensor) -> Tensor:
+        b, t, _ = x.shape
+        causal = torch.arange(1, t + 1, device=x.device).expand(b, t)  # query i sees keys <= i
+        x = self.apply_sublayer(0, x, lambda h: self.self_attention(h, h, h, causal))
+        x = self.apply_sublayer(1, x, lambda h: self.cross_attention(h, memory, memory, src_len))
+        return self.apply_sublayer(2, x, self.ffn)
+
+
+class TransformerSeq2Seq(EncoderDecoder):
+    """The Transformer encoder-decoder (11.7): token embeddings scaled by sqrt(d) plus
+    sinusoidal positions; encoder blocks of self-attention and FFN, decoder blocks of
+    causal self-attention, cross-attention over the encoder output, and FFN.
+
+    ``norm_first=False`` is the book's post-norm; ``True`` pre-norm (with a final layer
+    norm on each stack). Decoding re-runs the decoder on the whole prefix each step (short
+    sentences: simpler than caching keys and values, same result).
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        num_outputs: int,
+        src_vocab_size: int,
+        num_hiddens: int = 128,
+        num_heads: int = 4,
+        num_layers: int = 2,
+        ffn_hiddens: int = 256,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        max_len: int = 512,
+    ) -> None:
+        super().__init__()
+        self.num_hiddens = num_hiddens
+        self.src_embedding = nn.Embedding(src_vocab_size, num_hiddens)
+        self.tgt_embedding = nn.Embedding(num_outputs, num_hiddens)
+        self.positions = PositionalEncoding(num_hiddens, dropout, max_len)
+        args = (num_hiddens, num_heads, ffn_hiddens, dropout, norm_first)
+        self.encoder_blocks = nn.ModuleList(EncoderBlock(*args) for _ in range(num_layers))
+        self.decoder_blocks = nn.ModuleList(DecoderBlock(*args) for _ in range(num_layers))
+        self.encoder_norm = nn.LayerNorm(num_hiddens) if norm_first else nn.Identity()
+        self.decoder_norm = nn.LayerNorm(num_hiddens) if norm_first else nn.Identity()
+        self.dense = nn.Linear(num_hiddens, num_outputs)
+
+    def _embed(self, embedding: nn.Embedding, tokens: Tensor) -> Tensor:
+        return self.positions(embedding(tokens) * math.sqrt(self.num_hiddens))
+
+    def encode(self, src: Tensor, src_len: Tensor) -> Tensor:
+        x = self._embed(self.src_embedding, src)
+        for block in self.encoder_blocks:
+            x = block(x, src_len)
+        return self.encoder_norm(x)
+
+    def decode(self, dec_in: Tensor, memory: Tensor, src_len: Tensor) -> Tensor:
+        """The decoder stack's outputs ``(b, T, d)`` (before the vocabulary projection)."""
+        x = self._embed(self.tgt_embedding, dec_in)
+        for block in self.decoder_blocks:
+            x = block(x, memory, src_len)
+        return self.decoder_norm(x)
+
+    def forward(self, src: Tensor, src_len: Tensor, dec_in: Tensor) -> Tensor:
+        return self.dense(self.decode(dec_in, self.encode(src, src_len), src_len))
+
+    def begin(self, src: Tensor, src_len: Tensor) -> State:
+        memory = self.encode(src, src_len)
+        prefix = torch.zeros(src.shape[0], 0, dtype=torch.long, device=src.device)
+        return {"memory": memory, "src_len": src_len, "prefix": prefix}
+
+    def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State, Tensor | None]:
+        prefix = torch.cat([state["prefix"], tokens.unsqueeze(1)], dim=1)
+        hidden = self.decode(prefix, state["memory"], state["src_len"])
+        weights = self.decoder_blocks[-1].cross_attention.attention_weights
+        assert weights is not None  # only the newest position needs the projection
+        return self.dense(hidden[:, -1]), {**state, "prefix": prefix}, weights[:, :, -1]

@@ -1,0 +1,66 @@
+"""Translate sentences with a checkpoint (``scripts/translate.py``).
+
+Model, vocabularies and preprocessing come from the checkpoint alone (``dlzoo.restore``);
+no training data is read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from dlzoo.data.translation import EOS, detokenize
+from dlzoo.errors import ConfigError, DataError
+from dlzoo.figures.attention import attention_figure, close
+from dlzoo.restore import restore
+
+
+def read_sentences(cfg: DictConfig) -> list[str]:
+    """``text=...`` (one sentence) and/or ``inputs=<file>`` (one sentence a line)."""
+    sentences = [str(cfg.text)] if cfg.get("text") else []
+    if cfg.get("inputs"):
+        path = Path(str(cfg.inputs))
+        if not path.is_file():
+            raise DataError(f"inputs={str(path)!r}: no such file (one sentence a line)")
+        sentences += [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        sentences = [s for s in sentences if s]
+    if not sentences:
+        raise ConfigError('nothing to translate: pass text="a sentence" or inputs=<file>')
+    return sentences
+
+
+def translate(cfg: DictConfig) -> list[str]:
+    """Print (and return) ``source => translation`` for each sentence."""
+    model = restore(cfg.ckpt_path, trust=cfg.get("trust_checkpoint", False))
+    task, dm = model.module, model.datamodule
+    if task.task != "seq2seq":
+        raise ConfigError(
+            f"{cfg.ckpt_path} is not a sequence-to-sequence model (model="
+            f"{model.config.model.get('name')}, task {task.task}): translate.py needs one "
+            f"trained with model=seq2seq, seq2seq_attention or transformer"
+        )
+    beam = int(cfg.get("beam_size") or task.beam_size)
+    if beam < 1:
+        raise ConfigError(f"beam_size={cfg.beam_size!r}: must be an integer >= 1")
+    src_vocab = dm.vocabs[0]
+    words = [dm.source_tokens(s) for s in read_sentences(cfg)]
+    src, src_len = dm.encode(words, src_vocab)
+    decoded = task.translate(src.to(task.device), src_len.to(task.device), beam)
+    lines = []
+    heatmap = cfg.get("heatmap")
+    for i, (w, d) in enumerate(zip(words, decoded, strict=True)):
+        shown = [t if t in src_vocab.token_to_idx else "<unk>" for t in w]
+        out = task.words(d.tokens)
+        lines.append(f"{' '.join(shown)} => {detokenize(out)}")
+        print(lines[-1])
+        if heatmap and d.attention is not None:
+            path = Path(str(heatmap))
+            if len(words) > 1:
+                path = path.with_name(f"{path.stem}_{i}{path.suffix or '.png'}")
+            fig = attention_figure(d.attention, [*shown, EOS][: int(src_len[i])], [*out, EOS])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=120, bbox_inches="tight")
+            close(fig)
+            print(f"attention heatmap: {path}")
+    return lines

@@ -1,0 +1,92 @@
+"""Sequence to sequence the user's way: train on data=reverse_digits, read the event files,
+translate with the checkpoint alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from conftest import QUIET, compose_config
+from dlzoo.builders import build_datamodule, build_task
+from dlzoo.errors import ConfigError, IncompatibleError
+from dlzoo.figures.attention import attention_figure, close
+from dlzoo.train import train
+from dlzoo.translate import translate
+
+TINY = [
+    "data=reverse_digits",
+    "data.num_pairs=1500",
+    "model=seq2seq_attention",
+    "model.net.embed_size=16",
+    "model.net.num_hiddens=32",
+    "model.net.num_layers=1",
+    "model.net.dropout=0.0",
+    "model.task_options.bleu_sentences=64",
+    "model.task_options.num_heatmaps=2",
+    "optimizer=adam",
+    "optimizer.lr=0.01",
+    "scheduler=none",
+    "trainer.accelerator=cpu",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("s2s_run")
+    cfg = compose_config([*QUIET, *TINY, "trainer.max_epochs=4"], run_dir)
+    train(cfg)
+    return run_dir
+
+
+def test_training_learns_and_logs_heatmaps_and_examples(trained: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    record = json.loads((trained / "metrics.json").read_text())
+    assert record["task"] == "seq2seq" and record["monitor"] == "val/bleu"
+    assert record["metrics"]["test/bleu"] > 0.3  # reversing digits: far above chance
+    assert record["data_source"]["source"] == "generated"
+    events = EventAccumulator(str(trained / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    assert {"val/attention_0", "val/attention_1"} <= set(events.Tags()["images"])
+    texts = set(events.Tags()["tensors"])
+    assert {"val/examples", "test/examples"} <= {t.split("/text_summary")[0] for t in texts}
+
+
+def test_translate_reproduces_the_test_predictions(trained: Path, tmp_path: Path) -> None:
+    rows = (trained / "test_translations.tsv").read_text().splitlines()[1:4]
+    sentences = tmp_path / "inputs.txt"
+    sentences.write_text("\n".join(r.split("\t")[0] for r in rows))
+    ckpt = next((trained / "checkpoints").glob("epoch_*.ckpt"))
+    cfg = OmegaConf.create(
+        {"ckpt_path": str(ckpt), "inputs": str(sentences), "heatmap": str(tmp_path / "a.png")}
+    )
+    lines = translate(cfg)
+    assert [line.split(" => ")[1] for line in lines] == [r.split("\t")[2] for r in rows]
+    assert (tmp_path / "a_0.png").is_file()
+    with pytest.raises(ConfigError, match="nothing to translate"):
+        translate(OmegaConf.create({"ckpt_path": str(ckpt)}))
+
+
+def test_unknown_words_and_bad_options_are_named(trained: Path, tmp_path: Path) -> None:
+    ckpt = next((trained / "checkpoints").glob("epoch_*.ckpt"))
+    lines = translate(OmegaConf.create({"ckpt_path": str(ckpt), "text": "1 x 2", "beam_size": 1}))
+    assert lines[0].startswith("1 <unk> 2 =>")
+    cfg = compose_config([*QUIET, *TINY, "+model.task_options.beam=3"], tmp_path)
+    dm = build_datamodule(cfg.data)
+    with pytest.raises(ConfigError, match="task_options.beam: unknown option.*beam_size"):
+        build_task(cfg, dm.spec)
+    cfg = compose_config([*QUIET, "data=reverse_digits", "model=mlp"], tmp_path)
+    with pytest.raises(IncompatibleError, match="seq2seq, seq2seq_attention or transformer"):
+        build_task(cfg, build_datamodule(cfg.data).spec)
+
+
+def test_transformer_heatmap_has_a_panel_per_head(tmp_path: Path) -> None:
+    fig = attention_figure(torch.rand(3, 4, 6), ["a", "b", "<eos>"], ["x", "y", "<eos>"])
+    assert len([ax for ax in fig.axes if ax.get_images()]) == 4
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "<eos>"]
+    fig.savefig(tmp_path / "h.png")
+    close(fig)
