@@ -140,7 +140,8 @@ def test_full_disk_is_reported_before_training(
     cfg = compose_config([*TINY, f"paths.data_dir={tiny_data_dir}"], tmp_path / "run")
     with pytest.raises(RunDirError, match=r"not enough free disk space .* 1\.0 MiB free"):
         train(cfg)
-    assert not (tmp_path / "run" / "metrics.json").exists()  # stopped before training
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())  # stopped before
+    assert record["status"] == "failed" and "not enough free disk space" in record["message"]
 
 
 def test_unwritable_log_dir_is_reported_before_hydra_creates_it(tmp_path: Path) -> None:
@@ -149,7 +150,7 @@ def test_unwritable_log_dir_is_reported_before_hydra_creates_it(tmp_path: Path) 
     result = run_script("train.py", f"paths.log_dir={blocker}/logs", timeout=120)
     assert result.returncode == 2
     assert "cannot create the run directory" in result.stderr
-    assert "is not a folder" in result.stderr and "Traceback" not in result.stderr
+    assert "(Not a directory)" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_crash_while_saving_keeps_the_previous_checkpoint(

@@ -299,7 +299,7 @@ def test_the_default_config_has_no_unused_keys(make_cfg, caplog) -> None:
         ),
         (
             ["scheduler=step", "scheduler.scheduler.gamma=0"],
-            r"gamma=0: must be a number in \(0, 1\]",
+            r"gamma=0: must be a number > 0",
         ),
         (
             ["data=iris", "data.test_size=1.5"],

@@ -17,6 +17,8 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger as LightningTensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
+from dlzoo.lightning_internals import should_update_logs
+
 #: the custom-scalars category holding the train-vs-validation charts
 CATEGORY = "train vs validation"
 #: tag of the learning rate (first parameter group of the first optimizer)
@@ -120,6 +122,5 @@ class LearningRateLogger(Callback):
     def on_train_batch_start(self, trainer: L.Trainer, *args: Any, **kwargs: Any) -> None:
         if self.logging_interval != "step":
             return
-        connector = getattr(trainer, "_logger_connector", None)
-        if getattr(connector, "should_update_logs", True):
+        if should_update_logs(trainer):
             self._log(trainer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -74,11 +75,16 @@ class RunDirCheck(Callback):
     def _check(self, folder: str) -> None:
         # create it (Hydra would next): permission bits say nothing to root, and some
         # folders (/proc, read-only mounts) refuse every writer
+        path = Path(folder)
+        created = [p for p in (path, *path.parents) if not p.exists()]
         try:
-            Path(folder).mkdir(parents=True, exist_ok=True)
+            path.mkdir(parents=True, exist_ok=True)
             problem = "" if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"
         except OSError as err:
             problem = err.strerror or str(err)
+        for probe in created:  # a probe only: Hydra (or a resumed sweep) makes the real one
+            with contextlib.suppress(OSError):
+                probe.rmdir()
         if problem:
             print(
                 f"error: cannot create the run directory {folder} ({problem}). Set "

@@ -317,7 +317,7 @@ RULES: tuple[Rule, ...] = (
     Rule("data.val_fraction", lambda v: _number(v) and 0 <= v < 1, "a fraction in [0, 1)"),
     Rule("data.test_fraction", lambda v: _number(v) and 0 <= v < 1, "a fraction in [0, 1)"),
     Rule("scheduler.scheduler.step_size", lambda v: _int(v) and v >= 1, "an integer >= 1"),
-    Rule("scheduler.scheduler.gamma", lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    Rule("scheduler.scheduler.gamma", lambda v: _number(v) and v > 0, "a number > 0"),
     Rule("scheduler.scheduler.T_max", lambda v: _int(v) and v >= 1, "an integer >= 1"),
     Rule("data.resize", lambda v: _int(v) and v >= 1, "a positive image size or null"),
     Rule("speed.steps_per_call", lambda v: _int(v) and v >= 1, "a positive integer"),
