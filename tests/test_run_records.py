@@ -129,3 +129,42 @@ def test_baselines_of_each_task() -> None:
     found = lm.trivial_baseline(torch.tensor([1, 1, 1, 2]), torch.tensor([1, 2]))
     assert found.metric == "test/perplexity" and not found.higher_is_better
     assert 1.0 < found.value < 3.0
+
+
+def test_a_checkpoint_of_another_model_is_one_message(tmp_path: Path) -> None:
+    run_dir, _, _, _ = finished_run(tmp_path)
+    other = compose_config(
+        [*IRIS, f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}", "model.net.hidden_sizes=[5]"],
+        tmp_path / "other",
+    )
+    with pytest.raises(ConfigError, match=r"different model or dataset: model\.net\.hidden_sizes"):
+        train(other)
+
+
+def test_a_disk_that_fills_mid_run_is_one_message_and_a_failed_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The third checkpoint write fails with ENOSPC: one message naming the last good
+    checkpoint and the resume command; the record says failed."""
+    import errno
+
+    from dlzoo.reliability import checkpoint_io
+    from dlzoo.reliability.run_record import DiskFull
+
+    real_save, calls = checkpoint_io.atomic_torch_save, []
+
+    def filling(obj, path):  # type: ignore[no-untyped-def]
+        calls.append(path)
+        if len(calls) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_save(obj, path)
+
+    monkeypatch.setattr(checkpoint_io, "atomic_torch_save", filling)
+    cfg = compose_config([*IRIS, "trainer.max_epochs=4"], tmp_path / "full")
+    with pytest.raises(DiskFull) as err:
+        train(cfg)
+    message = str(err.value)
+    assert message.startswith("the disk is full while writing ")
+    assert "the last good checkpoint is" in message and "resume=" in message
+    record = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    assert record["status"] == "failed" and record["message"] == message
