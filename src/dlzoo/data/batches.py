@@ -251,7 +251,7 @@ class SequenceBatches(ResumableBatches):
         return int(torch.randint(0, self.num_steps, (1,), generator=gen))
 
     def _windows(self, offset: int) -> int:
-        return (len(self.tokens) - 1 - offset) // self.num_steps
+        return max((len(self.tokens) - 1 - offset) // self.num_steps, 0)
 
     def __len__(self) -> int:
         """The same every epoch: counted at the largest random offset, and each epoch serves
@@ -260,7 +260,7 @@ class SequenceBatches(ResumableBatches):
         if self.sampling == "random":
             per_rank = self._windows(offset) // self.world_size
             return -(-per_rank // self.batch_size)
-        return (len(self.tokens) - 1 - offset) // self.batch_size // self.num_steps
+        return max((len(self.tokens) - 1 - offset) // self.batch_size // self.num_steps, 0)
 
     def _random(self, gen: torch.Generator, offset: int) -> Iterator[tuple[Tensor, ...]]:
         n, t = self._windows(offset), self.num_steps
