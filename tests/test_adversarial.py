@@ -463,4 +463,3 @@ def re_search(pattern: str, text: str) -> bool:
     import re
 
     return re.search(pattern, text, re.S) is not None
-
