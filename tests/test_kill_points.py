@@ -19,6 +19,7 @@ from dlzoo.train import train
 #: where to kill: (hook, epoch, batch). Default callbacks checkpoint at each epoch's end,
 #: so every resume starts from the newest last.ckpt and replays what was lost.
 KILL_POINTS = {
+    "first-batch": ("on_train_batch_end", 1, 0),
     "mid-epoch": ("on_train_batch_end", 1, 3),
     "during-validation": ("on_validation_batch_end", 1, 0),
     "after-the-epoch-checkpoint": ("on_train_epoch_end", 1, 0),
