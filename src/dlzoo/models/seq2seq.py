@@ -218,6 +218,18 @@ class DecoderBlock(_Sublayers):
         x = self.apply_sublayer(1, x, lambda h: self.cross_attention(h, memory, memory, src_len))
         return self.apply_sublayer(2, x, self.ffn)
 
+    def step(
+        self, x: Tensor, past: Tensor, memory: Tensor, src_len: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """One new position ``x`` ``(b, 1, d)`` given this block's earlier inputs ``past``
+        ``(b, t, d)`` (the book's ``key_values``): the new query attends to all of them and
+        itself, so no causal mask is needed. Returns the output and the grown ``past``."""
+        seen = torch.cat([past, x], dim=1)
+        keys = self.norms[0](seen) if self.norm_first else seen
+        x = self.apply_sublayer(0, x, lambda h: self.self_attention(h, keys, keys))
+        x = self.apply_sublayer(1, x, lambda h: self.cross_attention(h, memory, memory, src_len))
+        return self.apply_sublayer(2, x, self.ffn), seen
+
 
 class TransformerSeq2Seq(EncoderDecoder):
     """The Transformer encoder-decoder (11.7): token embeddings scaled by sqrt(d) plus
@@ -225,8 +237,9 @@ class TransformerSeq2Seq(EncoderDecoder):
     causal self-attention, cross-attention over the encoder output, and FFN.
 
     ``norm_first=False`` is the book's post-norm; ``True`` pre-norm (with a final layer
-    norm on each stack). Decoding re-runs the decoder on the whole prefix each step (short
-    sentences: simpler than caching keys and values, same result).
+    norm on each stack). Decoding one step at a time keeps each decoder block's earlier
+    inputs in the state (the book's ``key_values``), so a step costs one position, not a
+    re-run over the whole prefix.
     """
 
     def __init__(
@@ -275,12 +288,21 @@ class TransformerSeq2Seq(EncoderDecoder):
 
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         memory = self.encode(src, src_len)
-        prefix = torch.zeros(src.shape[0], 0, dtype=torch.long, device=src.device)
-        return {"memory": memory, "src_len": src_len, "prefix": prefix}
+        state = {"memory": memory, "src_len": src_len}
+        for i in range(len(self.decoder_blocks)):  # each block's inputs so far: none yet
+            state[f"past_{i}"] = memory.new_zeros(src.shape[0], 0, self.num_hiddens)
+        return state
 
     def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State, Tensor | None]:
-        prefix = torch.cat([state["prefix"], tokens.unsqueeze(1)], dim=1)
-        hidden = self.decode(prefix, state["memory"], state["src_len"])
+        position = state["past_0"].shape[1]
+        x = self.positions(
+            self.tgt_embedding(tokens.unsqueeze(1)) * math.sqrt(self.num_hiddens), position
+        )
+        state = dict(state)
+        for i, block in enumerate(self.decoder_blocks):
+            x, state[f"past_{i}"] = block.step(
+                x, state[f"past_{i}"], state["memory"], state["src_len"]
+            )
         weights = self.decoder_blocks[-1].cross_attention.attention_weights
-        assert weights is not None  # only the newest position needs the projection
-        return self.dense(hidden[:, -1]), {**state, "prefix": prefix}, weights[:, :, -1]
+        assert weights is not None
+        return self.dense(self.decoder_norm(x)[:, -1]), state, weights[:, :, -1]

@@ -3,8 +3,9 @@
 Three layers, all reported together as one :class:`ConfigError` (key, bad value, what is
 allowed):
 
-1. **Types of the fixed top-level keys**, declared as a dataclass (:class:`TrainSchema`) and
-   checked by OmegaConf's structured-config merge, the same type system Hydra uses.
+1. **Types of the fixed top-level keys** are Hydra's: :mod:`dlzoo.config_schema` is in
+   ``conf/train.yaml``'s defaults, so a wrong type stops the composition itself. Here:
+   keys added to its typed nodes with ``+`` (``+monitor.metrc=...``), which Hydra lets in.
 2. **Unknown keys** of every node with a ``_target_`` (data, model.net, optimizer, scheduler,
    trainer, callbacks, loggers) against the target's constructor signature, so a typo such as
    ``+optimizer.lrr=0.1`` or ``patience`` misspelt in a YAML file is caught with the allowed
@@ -25,13 +26,13 @@ import difflib
 import inspect
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any
 
-from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from dlzoo.builders import DATA_META_KEYS
+from dlzoo.config_schema import GROUP_KEYS, TrainSchema
 from dlzoo.data.base import check_global_batch_size
 from dlzoo.errors import ConfigError
 from dlzoo.lightning_internals import ACCELERATORS, PRECISIONS
@@ -40,56 +41,7 @@ from dlzoo.tasks import task_names
 log = logging.getLogger(__name__)
 
 
-# -- 1. the fixed top-level keys, typed ------------------------------------------------------
-@dataclass
-class MonitorSchema:
-    metric: str = "auto"
-    mode: str = "auto"
-
-
-@dataclass
-class SpeedSchema:
-    steps_per_call: int = 1
-    train_metrics: bool = True
-    reuse_host_memory: bool = True
-    loss_check_every_n_steps: int | None = None
-    data_on_device: Any = "auto"
-    cpu_threads: int | None = None
-
-
-@dataclass
-class TrainSchema:
-    """Scalar top-level keys of ``conf/train.yaml`` and their types (groups are checked by
-    their ``_target_``'s signature and by :data:`RULES`)."""
-
-    task_name: str = MISSING
-    seed: int | None = None
-    monitor: MonitorSchema = field(default_factory=MonitorSchema)
-    optimized_metric: Any = None  # a metrics.json key, or a list of them (multi-objective search)
-    test: bool = True
-    ckpt_path: str | None = None
-    resume: str | None = None
-    trust_checkpoint: bool = False
-    print_config: Any = True  # true (compact), full (the whole tree) or false
-    compile: bool = False
-    channels_last: bool = False
-    speed: SpeedSchema = field(default_factory=SpeedSchema)
-
-
-#: config groups (and other nested keys) that are not part of the typed schema
-GROUP_KEYS = (
-    "data",
-    "model",
-    "optimizer",
-    "scheduler",
-    "trainer",
-    "callbacks",
-    "logger",
-    "paths",
-    "hydra",
-    "experiment",
-    "debug",
-)
+# -- 1. keys added with + to the typed nodes ------------------------------------------------
 #: keys Hydra's instantiate reads itself
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
 #: keys of a group node that describe it rather than being constructor arguments
@@ -113,35 +65,20 @@ def _known_tasks() -> list[str]:
     return task_names()
 
 
-#: the annotations of :class:`TrainSchema` in words
-TYPE_WORDS = {
-    "int | None": "an integer or null",
-    "str | None": "a string or null",
-    "bool": "true or false",
-    "str": "a string",
-}
-
-
-def _type_errors(cfg: DictConfig) -> list[str]:
+def _unknown_schema_keys(cfg: DictConfig) -> list[str]:
+    """Keys added with ``+`` to ``monitor`` or ``speed`` (Hydra opens the config for them)."""
     errors = []
-    schema = OmegaConf.structured(TrainSchema)
-    for name, spec in TrainSchema.__dataclass_fields__.items():
-        if name not in cfg:
+    for name in ("monitor", "speed"):
+        value = cfg.get(name)
+        if not isinstance(value, DictConfig):
             continue
-        value = cfg[name]
-        if isinstance(value, DictConfig):  # a nested dataclass: report unknown keys by name
-            allowed = set(schema[name])
-            errors += [
-                f"{name}.{k}: unknown key{_suggest(str(k), allowed)}; allowed keys: "
-                f"{', '.join(sorted(allowed))}"
-                for k in value
-                if k not in allowed
-            ]
-            continue
-        try:
-            OmegaConf.merge(schema, {name: value})
-        except OmegaConfBaseException:
-            errors.append(f"{name}={value!r}: must be {TYPE_WORDS.get(str(spec.type), spec.type)}")
+        allowed = {f.name for f in fields(TrainSchema.__dataclass_fields__[name].default_factory())}
+        errors += [
+            f"{name}.{k}: unknown key{_suggest(str(k), allowed)}; allowed keys: "
+            f"{', '.join(sorted(allowed))}"
+            for k in value
+            if k not in allowed
+        ]
     return errors
 
 
@@ -491,7 +428,7 @@ def combination_errors(cfg: DictConfig) -> list[str]:
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise one :class:`ConfigError` listing every bad key, its value and what is allowed."""
-    errors = _type_errors(cfg) + _unknown_keys(cfg)
+    errors = _unknown_schema_keys(cfg) + _unknown_keys(cfg)
     errors += [
         e for e in range_errors(cfg) if e.split("=")[0] not in {x.split("=")[0] for x in errors}
     ]
