@@ -119,6 +119,8 @@ def test_padded_batch_gives_the_unpadded_outputs(name: str) -> None:
     for t in range(4):
         logits, state, _ = net.step(dec_in[:, t], state)
         assert torch.allclose(logits, batch[:, t], atol=1e-5)
+        if name.startswith("transformer"):  # a step adds one position to each block's cache
+            assert all(state[f"past_{i}"].shape == (2, t + 1, 16) for i in range(2))
 
 
 # -- decoding ------------------------------------------------------------------------------

@@ -75,10 +75,11 @@ class GRUEncoder(nn.Module):
         return out, hidden
 
 
-class Seq2Seq(EncoderDecoder):
-    """The book's GRU encoder-decoder (10.7): the encoder's final top-layer state is the
-    context, concatenated to every decoder input; the decoder starts from the encoder's
-    final state."""
+class GRUEncoderDecoder(EncoderDecoder):
+    """What the two GRU models share: a :class:`GRUEncoder`, target embeddings, a GRU
+    decoder whose input is a token's embedding concatenated with a context vector of
+    ``num_hiddens``, and the projection to the target vocabulary. They differ in the
+    context: fixed (:class:`Seq2Seq`) or attended at every step (:class:`Seq2SeqAttention`)."""
 
     def __init__(
         self,
@@ -101,6 +102,12 @@ class Seq2Seq(EncoderDecoder):
             batch_first=True,
         )
         self.dense = nn.Linear(num_hiddens, num_outputs)
+
+
+class Seq2Seq(GRUEncoderDecoder):
+    """The book's GRU encoder-decoder (10.7): the encoder's final top-layer state is the
+    context, concatenated to every decoder input; the decoder starts from the encoder's
+    final state."""
 
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         _, hidden = self.encoder(src, src_len)
@@ -122,7 +129,7 @@ class Seq2Seq(EncoderDecoder):
         return logits[:, 0], state, None
 
 
-class Seq2SeqAttention(EncoderDecoder):
+class Seq2SeqAttention(GRUEncoderDecoder):
     """GRU encoder-decoder with Bahdanau attention (11.4): at every step the decoder's
     previous top-layer state queries the encoder outputs (padding masked); the context is
     concatenated to the step's input."""
@@ -137,18 +144,10 @@ class Seq2SeqAttention(EncoderDecoder):
         num_layers: int = 2,
         dropout: float = 0.2,
     ) -> None:
-        super().__init__()
-        self.encoder = GRUEncoder(src_vocab_size, embed_size, num_hiddens, num_layers, dropout)
-        self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)
-        self.embedding = nn.Embedding(num_outputs, embed_size)
-        self.rnn = nn.GRU(
-            embed_size + num_hiddens,
-            num_hiddens,
-            num_layers,
-            dropout=dropout if num_layers > 1 else 0.0,
-            batch_first=True,
+        super().__init__(
+            input_shape, num_outputs, src_vocab_size, embed_size, num_hiddens, num_layers, dropout
         )
-        self.dense = nn.Linear(num_hiddens, num_outputs)
+        self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)
 
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         memory, hidden = self.encoder(src, src_len)
