@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -156,3 +157,16 @@ def run_script(
         timeout=timeout,
         cwd=REPO,
     )
+
+
+def wait_for_marker(marker: Path, proc: subprocess.Popen, seconds: float = 240) -> None:
+    """Wait until a stalled training subprocess (``tests/stall.py``) writes ``marker``;
+    fail with its output if it ends first, or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not marker.exists():
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            pytest.fail(f"training ended before the kill point:\n{out}")
+        if time.monotonic() > deadline:
+            pytest.fail("training did not reach the kill point in time")
+        time.sleep(0.2)

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import QUIET, compose_config, start_train_script
+from conftest import QUIET, compose_config, start_train_script, wait_for_marker
 from dlzoo.train import train
 
 #: where to kill: (hook, epoch, batch). Default callbacks checkpoint at each epoch's end,
@@ -59,16 +58,6 @@ def overrides(setup: str, data_dir: Path, text: Path) -> list[str]:
     ]
 
 
-def wait_for(marker: Path, proc: subprocess.Popen, seconds: float = 240) -> None:
-    deadline = time.monotonic() + seconds
-    while not marker.exists():
-        if proc.poll() is not None:
-            pytest.fail(f"training ended before the kill point:\n{proc.stdout.read()}")
-        if time.monotonic() > deadline:
-            pytest.fail("training did not reach the kill point in time")
-        time.sleep(0.2)
-
-
 @pytest.mark.parametrize("setup", list(SETUPS))
 def test_resume_after_sigkill_at_every_kill_point_matches_an_unbroken_run(
     setup: str, tmp_path: Path, tiny_data_dir: Path, text_file: Path
@@ -92,7 +81,7 @@ def test_resume_after_sigkill_at_every_kill_point_matches_an_unbroken_run(
     try:
         reference = train(compose_config(base, tmp_path / "unbroken"))
         for proc, _, marker in runs.values():
-            wait_for(marker, proc)
+            wait_for_marker(marker, proc)
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
     finally:

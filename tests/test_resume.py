@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import compose_config, start_train_script
+from conftest import compose_config, start_train_script, wait_for_marker
 from dlzoo.data.batches import InMemoryBatches
 from dlzoo.train import train
 
@@ -69,13 +69,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_unbroken_run(
         ref_dir = tmp_path / "reference"
         reference = train(compose_config([*COMMON, f"paths.data_dir={tiny_data_dir}"], ref_dir))
 
-        deadline = time.monotonic() + 240
-        while not marker.exists():
-            if proc.poll() is not None:
-                pytest.fail(f"training ended before the kill point:\n{proc.stdout.read()}")
-            if time.monotonic() > deadline:
-                pytest.fail("training did not reach the kill point in time")
-            time.sleep(0.2)
+        wait_for_marker(marker, proc)
         assert (killed_dir / "checkpoints" / "last.ckpt").is_file()
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -208,7 +202,9 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory, tiny_data_dir: Path)
     return run_dir, record
 
 
-@pytest.mark.parametrize("step", [14, 20], ids=["mid_epoch", "last_batch_of_epoch"])
+@pytest.mark.parametrize(
+    "step", [5, 14, 20], ids=["first_epoch", "mid_epoch", "last_batch_of_epoch"]
+)
 def test_interrupt_then_resume_matches_an_unbroken_run(
     step: int, reference_run, tmp_path: Path, tiny_data_dir: Path
 ) -> None:
@@ -240,6 +236,13 @@ def test_interrupt_then_resume_matches_an_unbroken_run(
     resumed = train(compose_config([*base, "resume=auto"], run_dir))
     for name, value in reference["metrics"].items():
         assert resumed["metrics"][name] == pytest.approx(value, abs=1e-6), name
+    # the resumed run keeps writing last.ckpt itself (not last-v1.ckpt beside a stale one),
+    # so eval, a second resume and an extension all start from the end of training
+    checkpoints = run_dir / "checkpoints"
+    assert not list(checkpoints.glob("last-v*.ckpt"))
+    final = torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"]
+    assert final == reference["global_steps"]
+    assert resumed["last_checkpoint"] == str(checkpoints / "last.ckpt")
     ref_csv = pd.read_csv(ref_dir / "csv" / "metrics.csv")
     res_csv = pd.read_csv(run_dir / "csv" / "metrics.csv")[ref_csv.columns]
     assert res_csv["step"].tolist() == ref_csv["step"].tolist()

@@ -278,3 +278,21 @@ def test_reverse_digits_pairs() -> None:
     dm.setup()
     s, t = dm.split_pairs["train"][0]
     assert t == list(reversed(s))
+
+
+def test_transformer_embedding_options() -> None:
+    """``tie_embeddings`` shares one matrix (and stays shared after a state-dict round trip);
+    ``embedding_init=scaled`` draws N(0, 1/d); a bad choice names the allowed ones."""
+    torch.manual_seed(0)
+    net = TransformerSeq2Seq((6,), 50, 40, num_hiddens=64, tie_embeddings=True)
+    assert net.dense.weight is net.tgt_embedding.weight
+    copy = TransformerSeq2Seq((6,), 50, 40, num_hiddens=64, tie_embeddings=True)
+    copy.load_state_dict(net.state_dict())
+    assert copy.dense.weight is copy.tgt_embedding.weight
+    assert torch.equal(copy.dense.weight, net.tgt_embedding.weight)
+    scaled = TransformerSeq2Seq((6,), 500, 400, num_hiddens=64, embedding_init="scaled")
+    for embedding in (scaled.src_embedding, scaled.tgt_embedding):
+        assert float(embedding.weight.std()) == pytest.approx(64**-0.5, rel=0.05)
+    assert float(TransformerSeq2Seq((6,), 500, 400).src_embedding.weight.std()) > 0.9  # book
+    with pytest.raises(ConfigError, match=r"embedding_init='unit': must be 'book'"):
+        TransformerSeq2Seq((6,), 50, 40, embedding_init="unit")

@@ -32,7 +32,7 @@ def predict(cfg: DictConfig) -> list[dict[str, Any]]:
         cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
     )
     inputs = as_list(cfg.get("inputs"))
-    if hasattr(model.module, "detect"):  # a detector: boxes, drawn and listed
+    if model.module.prediction_kind == "boxes":  # a detector: boxes, drawn and listed
         return predict_boxes(cfg, model, inputs)
     k = int(cfg.get("top_k", 3))
     if k < 1:

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from dlzoo.errors import ConfigError
 from dlzoo.models.attention import AdditiveAttention, MultiHeadAttention, PositionalEncoding
 
 State = dict[str, Tensor]
@@ -236,7 +237,11 @@ class TransformerSeq2Seq(EncoderDecoder):
     causal self-attention, cross-attention over the encoder output, and FFN.
 
     ``norm_first=False`` is the book's post-norm; ``True`` pre-norm (with a final layer
-    norm on each stack). Decoding one step at a time keeps each decoder block's earlier
+    norm on each stack). ``embedding_init="book"`` keeps PyTorch's N(0, 1) embeddings,
+    which the sqrt(d) factor makes ~sqrt(d) times larger than the positions;
+    ``"scaled"`` draws them from N(0, 1/d) so both start at unit scale (the original
+    Transformer's practice). ``tie_embeddings=True`` shares the target embedding with the
+    output projection (fewer parameters to learn from little data). Decoding one step at a time keeps each decoder block's earlier
     inputs in the state (the book's ``key_values``), so a step costs one position, not a
     re-run over the whole prefix.
     """
@@ -253,6 +258,8 @@ class TransformerSeq2Seq(EncoderDecoder):
         dropout: float = 0.1,
         norm_first: bool = False,
         max_len: int = 512,
+        tie_embeddings: bool = False,
+        embedding_init: str = "book",
     ) -> None:
         super().__init__()
         self.num_hiddens = num_hiddens
@@ -265,6 +272,16 @@ class TransformerSeq2Seq(EncoderDecoder):
         self.encoder_norm = nn.LayerNorm(num_hiddens) if norm_first else nn.Identity()
         self.decoder_norm = nn.LayerNorm(num_hiddens) if norm_first else nn.Identity()
         self.dense = nn.Linear(num_hiddens, num_outputs)
+        if embedding_init not in ("book", "scaled"):
+            raise ConfigError(
+                f"model.net.embedding_init={embedding_init!r}: must be 'book' (N(0, 1)) or "
+                f"'scaled' (N(0, 1/num_hiddens))"
+            )
+        if embedding_init == "scaled":  # times sqrt(d) in _embed: unit scale, like the positions
+            for embedding in (self.src_embedding, self.tgt_embedding):
+                nn.init.normal_(embedding.weight, std=num_hiddens**-0.5)
+        if tie_embeddings:  # one matrix for the target embedding and the output projection
+            self.dense.weight = self.tgt_embedding.weight
 
     def _embed(self, embedding: nn.Embedding, tokens: Tensor) -> Tensor:
         return self.positions(embedding(tokens) * math.sqrt(self.num_hiddens))

@@ -121,6 +121,16 @@ class TrainingGuard(Callback):
             return Path(cb.dirpath) / f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}.ckpt"
         return self.checkpoint_dir / "last.ckpt"
 
+    @staticmethod
+    def _claim_last(trainer: L.Trainer, path: Path) -> None:
+        """Tell the checkpoint callback that ``path`` (its ``last.ckpt``) is its own last
+        checkpoint, before the state is saved: else, after a resume, it finds a file it did
+        not write there and saves beside it as ``last-v1.ckpt``, leaving ``last.ckpt`` at the
+        interruption for eval, the next resume or an extension."""
+        cb = trainer.checkpoint_callback
+        if isinstance(cb, ModelCheckpoint) and cb.save_last:
+            cb.last_model_path = str(path)
+
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._unchecked = []
         if self.check_every_n_steps is not None:
@@ -188,6 +198,7 @@ class TrainingGuard(Callback):
                 # and epoch-end logging, so stop at the next epoch's first batch instead
                 return
             path = self.interrupt_path(trainer)
+            self._claim_last(trainer, path)
             trainer.save_checkpoint(path)  # every rank calls it; rank zero writes
             self.saved_checkpoint = str(path)
             self._log_this_step(trainer)

@@ -78,6 +78,9 @@ class Task(L.LightningModule):
     fitting_models: ClassVar[str] = ""
     #: whether ``speed.steps_per_call > 1`` can cut this task's batches into steps
     supports_steps_per_call: ClassVar[bool] = False
+    #: what ``scripts/predict.py`` gives for an image: ``labels`` (top-k classes or values)
+    #: or ``boxes`` (drawn and listed by :mod:`dlzoo.predict_boxes`)
+    prediction_kind: ClassVar[str] = "labels"
 
     #: feed image batches in channels-last memory format (``channels_last``)
     channels_last: bool = False

@@ -59,6 +59,7 @@ class DetectionTask(Task):
     monitor = "val/map_50"
     monitor_mode = "max"
     fitting_models = "ssd_tiny or torchvision_detection"
+    prediction_kind = "boxes"
 
     @classmethod
     def num_outputs(cls, spec: DataSpec) -> int:
