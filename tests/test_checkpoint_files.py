@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import torch
 from omegaconf import DictConfig
 
@@ -35,3 +37,23 @@ def test_no_checkpoint_callback_means_no_checkpoints(
     run_dir = Path(record["run_dir"])
     assert not list(run_dir.rglob("*.ckpt"))  # not even Lightning's default one
     assert record["best_checkpoint"] is None
+
+
+def test_a_run_folder_stands_for_its_best_checkpoint(tmp_path: Path) -> None:
+    """eval/predict/translate/export accept ``ckpt_path=<run folder>``: the best checkpoint
+    named in its metrics.json, else checkpoints/last.ckpt; a folder without one is named."""
+    from dlzoo.checkpoints import checkpoint_of
+    from dlzoo.errors import ConfigError
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    with pytest.raises(ConfigError, match=r"is a folder without a checkpoint"):
+        checkpoint_of(run)
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(b"x")
+    assert checkpoint_of(run) == last
+    best = run / "checkpoints" / "epoch_002.ckpt"
+    best.write_bytes(b"x")
+    (run / "metrics.json").write_text(json.dumps({"best_checkpoint": str(best)}))
+    assert checkpoint_of(run) == best
+    assert checkpoint_of(best) == best

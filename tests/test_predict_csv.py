@@ -68,7 +68,7 @@ def test_predict_applies_the_training_preprocessing(
     features = frame.drop(columns=["cultivar"])
     features.to_csv(root / "features.csv", index=False)
     predicted = predict_rows(record["best_checkpoint"], root / "features.csv", root / "p.csv")
-    accuracy = float((predicted["class_1"].to_numpy() == frame["cultivar"].to_numpy()).mean())
+    accuracy = float((predicted["top1_class"].to_numpy() == frame["cultivar"].to_numpy()).mean())
     assert accuracy >= 0.95, accuracy  # raw, unscaled rows gave 0.33 before
     # the same rows with the columns in reverse order predict the same
     features[features.columns[::-1]].to_csv(root / "reversed.csv", index=False)
@@ -82,8 +82,17 @@ def test_predict_applies_the_training_preprocessing(
         (lambda f: f.drop(columns=["alcohol"]), "missing columns ['alcohol']"),
         (lambda f: f.assign(colour=1.0), "unexpected columns ['colour']"),
         (lambda f: f.assign(alcohol="strong"), "'alcohol' (e.g. 'strong')"),
+        (lambda f: f.iloc[:0], "holds no rows, only a header"),
+        (
+            lambda f: f.assign(alcohol=[np.inf, *f["alcohol"][1:]]),
+            "columns ['alcohol'] hold infinite values (inf) in rows [0]",
+        ),
+        (
+            lambda f: pd.concat([f, f[["alcohol"]]], axis=1),
+            "columns ['alcohol'] appear more than once",
+        ),
     ],
-    ids=["missing", "unexpected", "text-in-numeric"],
+    ids=["missing", "unexpected", "text-in-numeric", "no-rows", "infinite", "repeated"],
 )
 def test_a_csv_that_does_not_match_is_one_clear_error(
     wine: tuple[Path, pd.DataFrame, dict], change, expected: str
@@ -122,3 +131,18 @@ def test_regression_predicts_in_the_targets_units(tmp_path: Path) -> None:
     assert 20 < np.median(values) < 350  # the target's units, not standardised ones
     r2_all = r2_score(frame["progression"], values)
     assert abs(r2_all - test_r2) < 0.2, (r2_all, test_r2)
+
+
+def test_predict_needs_the_checkpoint_not_the_training_csv(
+    wine: tuple[Path, pd.DataFrame, dict],
+) -> None:
+    """The fitted scaler and columns come from the checkpoint: the training CSV may be gone."""
+    root, frame, record = wine
+    frame.drop(columns=["cultivar"]).head(5).to_csv(root / "five.csv", index=False)
+    away = root / "wine.csv.away"
+    (root / "wine.csv").rename(away)
+    try:
+        predicted = predict_rows(record["best_checkpoint"], root / "five.csv", root / "five_p.csv")
+    finally:
+        away.rename(root / "wine.csv")
+    assert len(predicted) == 5

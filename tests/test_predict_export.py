@@ -97,7 +97,7 @@ def test_predict_script_prints_top_k(trained: dict):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "img_00.png:" in result.stdout and "img_01.png:" in result.stdout
     rows = out_csv.read_text().splitlines()
-    assert rows[0].startswith("input,class_1,prob_1") and len(rows) == 3
+    assert rows[0].startswith("input,top1_class,top1_prob") and len(rows) == 3
 
 
 def test_predict_bad_input_is_one_clear_error(trained: dict):

@@ -48,6 +48,7 @@ def test_training_learns_and_logs_heatmaps_and_examples(trained: Path) -> None:
     record = json.loads((trained / "metrics.json").read_text())
     assert record["task"] == "seq2seq" and record["monitor"] == "val/bleu"
     assert record["metrics"]["test/bleu"] > 0.3  # reversing digits: far above chance
+    assert record["metrics"]["test/sacrebleu"] > 30  # the same on sacreBLEU's 0..100 scale
     assert record["data_source"]["source"] == "generated"
     events = EventAccumulator(str(trained / "tensorboard"), size_guidance={"images": 0})
     events.Reload()
@@ -82,6 +83,43 @@ def test_unknown_words_and_bad_options_are_named(trained: Path, tmp_path: Path) 
     cfg = compose_config([*QUIET, "data=reverse_digits", "model=mlp"], tmp_path)
     with pytest.raises(IncompatibleError, match="seq2seq, seq2seq_attention or transformer"):
         build_task(cfg, build_datamodule(cfg.data).spec)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"beam_size": 0}, r"beam_size=0: must be an integer >= 1"),
+        ({"beam_size": "abc"}, r"beam_size='abc': must be an integer >= 1"),
+        ({"heatmap": "/proc/no/a.png"}, r"heatmap='/proc/no/a.png': cannot write"),
+    ],
+    ids=["beam-zero", "beam-text", "heatmap-unwritable"],
+)
+def test_bad_translate_options_are_one_clear_error(
+    trained: Path, options: dict, message: str
+) -> None:
+    ckpt = next((trained / "checkpoints").glob("epoch_*.ckpt"))
+    with pytest.raises(ConfigError, match=message):
+        translate(OmegaConf.create({"ckpt_path": str(ckpt), "text": "1 2 3", **options}))
+
+
+def test_a_heatmap_of_a_model_without_attention_is_refused(tmp_path: Path) -> None:
+    run_dir = tmp_path / "plain"
+    overrides = [o for o in TINY if o != "model=seq2seq_attention"] + ["model=seq2seq"]
+    train(compose_config([*QUIET, *overrides, "trainer.max_epochs=1", "test=false"], run_dir))
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    cfg = {"ckpt_path": str(ckpt), "text": "1 2 3", "heatmap": str(tmp_path / "h.png")}
+    with pytest.raises(ConfigError, match=r"model=seq2seq has no attention to draw"):
+        translate(OmegaConf.create(cfg))
+
+
+def test_a_sentence_longer_than_num_steps_is_cut_with_a_warning(
+    trained: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ckpt = next((trained / "checkpoints").glob("epoch_*.ckpt"))
+    long = " ".join(["1"] * 30)
+    with caplog.at_level("WARNING", logger="dlzoo.translate"):
+        translate(OmegaConf.create({"ckpt_path": str(ckpt), "text": long, "beam_size": 1}))
+    assert "has 30 words: only its first" in caplog.text
 
 
 def test_transformer_heatmap_has_a_panel_per_head(tmp_path: Path) -> None:

@@ -24,6 +24,10 @@ BAD_CONFIGS = [
     (["optimizer.lr=-0.1"], r"optimizer\.lr=-0\.1: must be a number > 0"),
     (["model.net.dropout=1.0"], r"model\.net\.dropout=1\.0: must be a number in \[0, 1\)"),
     (["model.net.dropout=-0.1"], r"model\.net\.dropout=-0\.1: must be a number in \[0, 1\)"),
+    (
+        ["model.init.scheme=normal", "model.init.std=-1"],
+        r"model\.init\.std=-1: must be a number > 0",
+    ),
     (["data.batch_size=0"], r"data\.batch_size=0: must be a positive integer or 'full'"),
     (["trainer.max_epochs=0"], r"trainer\.max_epochs=0: must be an integer >= 1, or -1"),
     (

@@ -52,7 +52,11 @@ def build_datamodule(data_cfg: DictConfig) -> TaskData:
     """Instantiate the datamodule named by ``data._target_``: any ``LightningDataModule``
     with a ``spec`` (the :class:`~dlzoo.data.spec.TaskData` protocol)."""
     dm = instantiate(_without(data_cfg, DATA_META_KEYS), _convert_="all")
-    if not isinstance(dm, L.LightningDataModule) or not isinstance(dm, TaskData):
+    # the members are looked up on the class: isinstance(dm, TaskData) would evaluate the
+    # `spec` property, which reads the training data before a checkpoint's state is loaded
+    # (predict would then need the training CSV)
+    members = ("spec", "state_dict", "load_state_dict")
+    if not isinstance(dm, L.LightningDataModule) or not all(hasattr(type(dm), m) for m in members):
         raise ConfigError(
             f"data._target_={data_cfg._target_} is not a dlzoo datamodule (a "
             f"LightningDataModule with a `spec` property)"

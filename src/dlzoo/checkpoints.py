@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import zipfile
 from pathlib import Path
@@ -13,6 +14,25 @@ from omegaconf import DictConfig, OmegaConf
 from dlzoo.errors import ConfigError
 
 CONFIG_KEY = "dlzoo_config"
+
+
+def checkpoint_of(path: str | Path) -> Path:
+    """``path`` itself, or for a run folder its best checkpoint (``metrics.json``'s
+    ``best_checkpoint``) and else its ``checkpoints/last.ckpt``."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    try:
+        best = json.loads((path / "metrics.json").read_text()).get("best_checkpoint")
+    except (OSError, ValueError, AttributeError):
+        best = None
+    for candidate in (best, path / "checkpoints" / "last.ckpt"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise ConfigError(
+        f"ckpt_path={str(path)!r} is a folder without a checkpoint: give a .ckpt file, or a run "
+        f"folder holding checkpoints/last.ckpt"
+    )
 
 
 def load_checkpoint(path: str | Path, trust: bool = False, mmap: bool = False) -> dict[str, Any]:

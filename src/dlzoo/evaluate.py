@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -37,7 +36,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}
     record = {
         "status": "completed",
-        "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+        "checkpoint": str(model.checkpoint_path.resolve()),
         "model": model.config.model.get("name"),
         "data": model.config.data.get("name"),
         "metrics": metrics,

@@ -56,7 +56,7 @@ def export(cfg: DictConfig) -> Path:
     model = restore(
         cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
     )
-    out = Path(cfg.output) if cfg.get("output") else Path(cfg.ckpt_path).with_suffix(FORMATS[fmt])
+    out = Path(cfg.output) if cfg.get("output") else model.checkpoint_path.with_suffix(FORMATS[fmt])
     out.parent.mkdir(parents=True, exist_ok=True)
     net = model.module.exportable_net().eval()
     example = model.module.example_input()

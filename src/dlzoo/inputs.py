@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +59,12 @@ def prepare_rows(model: Restored, csv_path: Path) -> Tensor:
         raise ConfigError(f"inputs: {str(csv_path)!r} is not a file")
     try:
         frame = pd.read_csv(csv_path)
+        header = next(csv.reader(csv_path.open(newline="", encoding="utf-8")), [])
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise DataError(f"cannot read {csv_path} as CSV: {err}") from err
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:  # pandas would rename the second one to 'name.1'
+        raise DataError(f"{csv_path.name}: columns {repeated} appear more than once in the header")
     return rows_from_frame(frame)
 
 

@@ -73,7 +73,7 @@ def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
         if records and "top_k" in records[0]:
             k = len(records[0]["top_k"])
             writer.writerow(
-                ["input", *[h for i in range(1, k + 1) for h in (f"class_{i}", f"prob_{i}")]]
+                ["input", *[h for i in range(1, k + 1) for h in (f"top{i}_class", f"top{i}_prob")]]
             )
             for r in records:
                 writer.writerow([r["input"], *[v for c, p in r["top_k"] for v in (c, f"{p:.6f}")]])

@@ -16,7 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, open_dict
 
 from dlzoo.builders import build_datamodule, build_task
-from dlzoo.checkpoints import config_from_checkpoint, load_checkpoint
+from dlzoo.checkpoints import checkpoint_of, config_from_checkpoint, load_checkpoint
 from dlzoo.data.spec import DataSpec
 from dlzoo.errors import ConfigError
 from dlzoo.tasks import Task
@@ -56,6 +56,7 @@ def restore(
     evaluation batch size) replace the training run's data settings. Pretrained starting
     points (``model.net.weights``) are not fetched: the checkpoint's weights replace them.
     """
+    ckpt_path = checkpoint_of(ckpt_path)  # a run folder: its best checkpoint
     checkpoint = load_checkpoint(ckpt_path, trust=trust)
     cfg = config_from_checkpoint(checkpoint, ckpt_path)
     with open_dict(cfg):

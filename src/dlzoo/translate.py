@@ -6,7 +6,9 @@ no training data is read.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -14,6 +16,8 @@ from dlzoo.data.translation import EOS, detokenize
 from dlzoo.errors import ConfigError, DataError
 from dlzoo.figures.attention import attention_figure, close
 from dlzoo.restore import restore
+
+log = logging.getLogger(__name__)
 
 
 def read_sentences(cfg: DictConfig) -> list[str]:
@@ -30,6 +34,15 @@ def read_sentences(cfg: DictConfig) -> list[str]:
     return sentences
 
 
+def beam_size(value: Any, default: int) -> int:
+    """``beam_size=`` from the command line (``null``: the training config's)."""
+    if value is None:
+        return int(default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"beam_size={value!r}: must be an integer >= 1 (1: greedy search)")
+    return value
+
+
 def translate(cfg: DictConfig) -> list[str]:
     """Print (and return) ``source => translation`` for each sentence."""
     model = restore(cfg.ckpt_path, trust=cfg.get("trust_checkpoint", False))
@@ -40,15 +53,28 @@ def translate(cfg: DictConfig) -> list[str]:
             f"{model.config.model.get('name')}, task {task.task}): translate.py needs one "
             f"trained with model=seq2seq, seq2seq_attention or transformer"
         )
-    beam = int(cfg.get("beam_size") or task.beam_size)
-    if beam < 1:
-        raise ConfigError(f"beam_size={cfg.beam_size!r}: must be an integer >= 1")
+    beam = beam_size(cfg.get("beam_size"), task.beam_size)
+    heatmap = cfg.get("heatmap")
+    if heatmap and not getattr(task.net, "has_attention", True):
+        raise ConfigError(
+            f"heatmap={heatmap!r}: model={model.config.model.get('name')} has no attention to "
+            f"draw; seq2seq_attention and transformer do"
+        )
     src_vocab = dm.vocabs[0]
     words = [dm.source_tokens(s) for s in read_sentences(cfg)]
+    too_long = [i for i, w in enumerate(words) if len(w) + 1 > dm.num_steps]
+    for i in too_long:
+        log.warning(
+            "sentence %d has %d words: only its first %d are translated (data.num_steps=%d, "
+            "<eos> included)",
+            i,
+            len(words[i]),
+            dm.num_steps - 1,
+            dm.num_steps,
+        )
     src, src_len = dm.encode(words, src_vocab)
     decoded = task.translate(src.to(task.device), src_len.to(task.device), beam)
     lines = []
-    heatmap = cfg.get("heatmap")
     for i, (w, d) in enumerate(zip(words, decoded, strict=True)):
         shown = [t if t in src_vocab.token_to_idx else "<unk>" for t in w]
         out = task.words(d.tokens)
@@ -59,8 +85,12 @@ def translate(cfg: DictConfig) -> list[str]:
             if len(words) > 1:
                 path = path.with_name(f"{path.stem}_{i}{path.suffix or '.png'}")
             fig = attention_figure(d.attention, [*shown, EOS][: int(src_len[i])], [*out, EOS])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=120, bbox_inches="tight")
-            close(fig)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fig.savefig(path, dpi=120, bbox_inches="tight")
+            except OSError as err:
+                raise ConfigError(f"heatmap={str(heatmap)!r}: cannot write {path}: {err}") from None
+            finally:
+                close(fig)
             print(f"attention heatmap: {path}")
     return lines

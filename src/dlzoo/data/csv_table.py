@@ -88,7 +88,16 @@ class TablePreprocessor:
             }
             onehot[f"{column}=<missing>"] = values.isna()
             parts.append(pd.DataFrame(onehot, index=frame.index))
-        return pd.concat(parts, axis=1).to_numpy(dtype=np.float32)
+        return pd.concat(parts, axis=1).to_numpy(dtype=np.float32, copy=True)  # writable
+
+
+def infinite_columns(frame: pd.DataFrame) -> list[str]:
+    """The numeric columns holding ``inf`` or ``-inf`` (a model turns them into NaN)."""
+    return [
+        str(c)
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c]) and np.isinf(frame[c].to_numpy(float)).any()
+    ]
 
 
 def numeric_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -199,11 +208,7 @@ class CsvTableDataModule(InMemoryDataModule):
                 self.target,
             )
         frame = frame[~missing].reset_index(drop=True)
-        infinite = [
-            c
-            for c in frame.columns
-            if pd.api.types.is_numeric_dtype(frame[c]) and np.isinf(frame[c].to_numpy(float)).any()
-        ]
+        infinite = infinite_columns(frame)
         if infinite:
             raise DataError(
                 f"{self.path.name}: columns {infinite} hold infinite values (inf); replace them "
@@ -361,5 +366,14 @@ class CsvTableDataModule(InMemoryDataModule):
             raise DataError(
                 f"the CSV does not match the training data: {' and '.join(problems)}. The model "
                 f"takes the columns: {', '.join(pre.columns)}"
+            )
+        if frame.empty:
+            raise DataError("the CSV holds no rows, only a header: nothing to predict")
+        infinite = infinite_columns(frame[pre.columns])
+        if infinite:
+            rows = sorted({int(i) for c in infinite for i in np.flatnonzero(np.isinf(frame[c]))})
+            raise DataError(
+                f"columns {infinite} hold infinite values (inf) in rows {rows[:10]}; replace them "
+                f"with numbers or leave the cells empty (gaps are filled with the training mean)"
             )
         return torch.as_tensor(pre.transform(frame[pre.columns]))

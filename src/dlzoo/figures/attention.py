@@ -41,10 +41,12 @@ def attention_figure(
         ax = axes[0, h]
         image = ax.imshow(w[:, h].numpy(), cmap="Reds", vmin=0.0, vmax=1.0, aspect="auto")
         ax.set_xticks(range(len(source)), source, rotation=90, fontsize=8)
-        ax.set_yticks(range(len(output)), output, fontsize=8)
         ax.set_xlabel("source")
-        if h == 0:
+        if h == 0:  # the rows are the same output tokens in every head's panel
+            ax.set_yticks(range(len(output)), output, fontsize=8)
             ax.set_ylabel("output")
+        else:
+            ax.set_yticks(range(len(output)), [""] * len(output))
         if heads > 1:
             ax.set_title(f"head {h + 1}", fontsize=9)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)

@@ -58,7 +58,18 @@ class AdditiveAttention(nn.Module):
     def forward(
         self, queries: Tensor, keys: Tensor, values: Tensor, valid_lens: Tensor | None = None
     ) -> Tensor:
-        features = torch.tanh(self.W_q(queries).unsqueeze(2) + self.W_k(keys).unsqueeze(1))
+        return self.attend(queries, self.W_k(keys), values, valid_lens)
+
+    def attend(
+        self,
+        queries: Tensor,
+        projected_keys: Tensor,
+        values: Tensor,
+        valid_lens: Tensor | None = None,
+    ) -> Tensor:
+        """:meth:`forward` with the keys already through ``W_k``: a decoder that queries
+        the same encoder outputs at every step projects them once."""
+        features = torch.tanh(self.W_q(queries).unsqueeze(2) + projected_keys.unsqueeze(1))
         scores = self.w_v(features).squeeze(-1)  # (b, q, k)
         self.attention_weights = masked_softmax(scores, valid_lens)
         return self.dropout(self.attention_weights) @ values

@@ -31,6 +31,9 @@ State = dict[str, Tensor]
 class EncoderDecoder(nn.Module):
     """The shared interface; ``forward`` defaults to one ``step`` per target position."""
 
+    #: whether ``step`` returns attention weights (heatmaps can be drawn)
+    has_attention: bool = True
+
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         raise NotImplementedError
 
@@ -110,6 +113,8 @@ class Seq2Seq(GRUEncoderDecoder):
     context, concatenated to every decoder input; the decoder starts from the encoder's
     final state."""
 
+    has_attention = False
+
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         _, hidden = self.encoder(src, src_len)
         return {"hidden": hidden.transpose(0, 1), "context": hidden[-1]}
@@ -152,18 +157,39 @@ class Seq2SeqAttention(GRUEncoderDecoder):
 
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         memory, hidden = self.encoder(src, src_len)
-        return {"hidden": hidden.transpose(0, 1), "memory": memory, "src_len": src_len}
+        return {
+            "hidden": hidden.transpose(0, 1),
+            "memory": memory,
+            "keys": self.attention.W_k(memory),  # projected once, queried at every step
+            "src_len": src_len,
+        }
 
-    def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State, Tensor | None]:
+    def _advance(self, embedded: Tensor, state: State) -> tuple[Tensor, State, Tensor]:
+        """One decoder step from the token's embedding: the top layer's output ``(b, H)``,
+        the new state and the attention weights ``(b, src)``."""
         hidden = state["hidden"].transpose(0, 1).contiguous()  # (layers, b, H)
-        memory = state["memory"]
-        context = self.attention(hidden[-1].unsqueeze(1), memory, memory, state["src_len"])
-        x = torch.cat([self.embedding(tokens).unsqueeze(1), context], dim=-1)
-        out, hidden = self.rnn(x, hidden)
+        context = self.attention.attend(
+            hidden[-1].unsqueeze(1), state["keys"], state["memory"], state["src_len"]
+        )
+        out, hidden = self.rnn(torch.cat([embedded.unsqueeze(1), context], dim=-1), hidden)
         weights = self.attention.attention_weights
         assert weights is not None
-        new_state = {**state, "hidden": hidden.transpose(0, 1)}
-        return self.dense(out[:, 0]), new_state, weights[:, 0]
+        return out[:, 0], {**state, "hidden": hidden.transpose(0, 1)}, weights[:, 0]
+
+    def forward(self, src: Tensor, src_len: Tensor, dec_in: Tensor) -> Tensor:
+        """Teacher forcing: the steps run one by one (each attends with the previous state),
+        the vocabulary projection once over all of them."""
+        state = self.begin(src, src_len)
+        embedded = self.embedding(dec_in)
+        outputs = []
+        for t in range(dec_in.shape[1]):
+            out, state, _ = self._advance(embedded[:, t], state)
+            outputs.append(out)
+        return self.dense(torch.stack(outputs, dim=1))
+
+    def step(self, tokens: Tensor, state: State) -> tuple[Tensor, State, Tensor | None]:
+        out, state, weights = self._advance(self.embedding(tokens), state)
+        return self.dense(out), state, weights
 
 
 class _Sublayers(nn.Module):

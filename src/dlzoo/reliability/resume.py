@@ -149,7 +149,11 @@ def plan_resume(cfg: DictConfig) -> ResumePlan:
             return ResumePlan(str(last), logged_steps(last, trust), str(run_dir))
         other = find_interrupted_run(run_dir)
         if other is None:
-            log.info("resume=auto: no interrupted run to continue, starting from scratch")
+            log.info(
+                "resume=auto: no interrupted run with these overrides has a checkpoint to "
+                "continue from (a run stopped before its first checkpoint has none); starting "
+                "from scratch"
+            )
             return ResumePlan(None, 0, str(run_dir))
         _switch_run_dir(cfg, other)
         last = checkpoint_dir(cfg) / LAST

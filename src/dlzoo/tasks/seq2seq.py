@@ -85,12 +85,10 @@ def corpus_bleu(hyps: list[list[str]], refs: list[list[str]]) -> float:
     return float(bleu_score([" ".join(h) for h in hyps], [[" ".join(r)] for r in refs]))
 
 
-def sacre_bleu(hyps: list[list[str]], refs: list[list[str]]) -> float | None:
-    """sacreBLEU (0..100) on detokenized text, or ``None`` without the package."""
-    try:
-        import sacrebleu
-    except ImportError:
-        return None
+def sacre_bleu(hyps: list[list[str]], refs: list[list[str]]) -> float:
+    """sacreBLEU (0..100) on detokenized text: the standard, comparable across tokenizers."""
+    import sacrebleu
+
     hyp_text = [detokenize(h) for h in hyps]
     return float(sacrebleu.corpus_bleu(hyp_text, [[detokenize(r) for r in refs]]).score)
 
@@ -261,9 +259,7 @@ class Seq2SeqTask(Task):
             "test/bleu": corpus_bleu(best, out["ref"]),
             "test/bleu_greedy": corpus_bleu(out["greedy"], out["ref"]),
         }
-        sacre = sacre_bleu(best, out["ref"])
-        if sacre is not None:
-            metrics["test/sacrebleu"] = sacre
+        metrics["test/sacrebleu"] = sacre_bleu(best, out["ref"])
         self.log_dict(metrics)
         if not self.trainer.is_global_zero:
             return

@@ -237,6 +237,7 @@ RULES: tuple[Rule, ...] = (
         f"a list drawn from the registered tasks ({', '.join(task_names())})",
     ),
     Rule("model.input", lambda v: v in ("any", "image"), "'any' or 'image'"),
+    Rule("model.init.std", lambda v: _number(v) and v > 0, "a number > 0"),
     Rule("model.min_input_size", lambda v: _int(v) and v >= 1, "an integer >= 1"),
     Rule("model.channels_last", lambda v: isinstance(v, bool), "true or false"),
     Rule(
