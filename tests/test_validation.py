@@ -348,3 +348,27 @@ def test_values_that_failed_after_training_started_are_caught_before(
     cfg = compose_config(["paths.data_dir=unused", *overrides], tmp_path)
     with pytest.raises(ConfigError, match=message):
         validate_config(cfg)
+
+
+def test_the_schema_is_found_wherever_hydra_composes(tmp_path: Path) -> None:
+    """A notebook, benchmark or script that composes conf/ with Hydra's compose API, without
+    importing dlzoo first, gets the schema too (Hydra's plugin scan registers it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from hydra import compose, initialize_config_dir\n"
+        f"with initialize_config_dir(version_base='1.3', config_dir={str(REPO / 'conf')!r}):\n"
+        "    print(compose('train').seed)\n"
+        "    try:\n"
+        "        compose('train', overrides=['seed=abc'])\n"
+        "    except Exception as err:\n"
+        "        print(type(err).__name__, err.__cause__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "42"
+    assert "could not be converted to Integer" in result.stdout

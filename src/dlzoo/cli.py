@@ -16,7 +16,6 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from dlzoo.config_schema import register_config_schema
 from dlzoo.console import quiet_console
 from dlzoo.errors import DlzooError, TrainingInterrupted, check_known_keys
 from dlzoo.reliability.run_id import register_run_id_resolver
@@ -26,7 +25,6 @@ log = logging.getLogger("dlzoo")
 
 register_resolvers()  # used by sweep configs (run folder names, Optuna's direction)
 register_run_id_resolver()  # run folder names: one folder per launch
-register_config_schema()  # conf/train.yaml's typed keys, checked while Hydra composes
 
 
 def config_dir() -> str:

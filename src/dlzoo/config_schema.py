@@ -86,5 +86,6 @@ class TrainConfig(TrainSchema):
 
 
 def register_config_schema() -> None:
-    """Store :class:`TrainConfig` as ``train_schema`` (idempotent; call before composing)."""
+    """Store :class:`TrainConfig` as ``train_schema`` (idempotent). Hydra's plugin scan
+    calls it (``src/hydra_plugins/dlzoo_config``) before any composition."""
     ConfigStore.instance().store(name=SCHEMA_NAME, node=TrainConfig)
