@@ -62,16 +62,13 @@ def translate(cfg: DictConfig) -> list[str]:
         )
     src_vocab = dm.vocabs[0]
     words = [dm.source_tokens(s) for s in read_sentences(cfg)]
-    too_long = [i for i, w in enumerate(words) if len(w) + 1 > dm.num_steps]
-    for i in too_long:
-        log.warning(
-            "sentence %d has %d words: only its first %d are translated (data.num_steps=%d, "
-            "<eos> included)",
-            i,
-            len(words[i]),
-            dm.num_steps - 1,
-            dm.num_steps,
-        )
+    for i, w in enumerate(words):
+        if len(w) + 1 > dm.num_steps:  # + <eos>
+            log.warning(
+                "sentence %d has %d words: only its first %d are translated "
+                "(data.num_steps=%d, <eos> included)",
+                *(i, len(w), dm.num_steps - 1, dm.num_steps),
+            )
     src, src_len = dm.encode(words, src_vocab)
     decoded = task.translate(src.to(task.device), src_len.to(task.device), beam)
     lines = []

@@ -267,9 +267,9 @@ class TransformerSeq2Seq(EncoderDecoder):
     which the sqrt(d) factor makes ~sqrt(d) times larger than the positions;
     ``"scaled"`` draws them from N(0, 1/d) so both start at unit scale (the original
     Transformer's practice). ``tie_embeddings=True`` shares the target embedding with the
-    output projection (fewer parameters to learn from little data). Decoding one step at a time keeps each decoder block's earlier
-    inputs in the state (the book's ``key_values``), so a step costs one position, not a
-    re-run over the whole prefix.
+    output projection (fewer parameters to learn from little data). Decoding one step at a
+    time keeps each decoder block's earlier inputs in the state (the book's
+    ``key_values``), so a step costs one position, not a re-run over the whole prefix.
     """
 
     def __init__(
