@@ -149,11 +149,14 @@ class Seq2SeqAttention(GRUEncoderDecoder):
         num_hiddens: int = 256,
         num_layers: int = 2,
         dropout: float = 0.2,
+        attention_dropout: float | None = None,
     ) -> None:
         super().__init__(
             input_shape, num_outputs, src_vocab_size, embed_size, num_hiddens, num_layers, dropout
         )
-        self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)
+        # dropout on the attention weights: the book's is `dropout` (None here)
+        weights_dropout = dropout if attention_dropout is None else attention_dropout
+        self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, weights_dropout)
 
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         memory, hidden = self.encoder(src, src_len)
