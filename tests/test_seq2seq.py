@@ -296,3 +296,10 @@ def test_transformer_embedding_options() -> None:
     assert float(TransformerSeq2Seq((6,), 500, 400).src_embedding.weight.detach().std()) > 0.9
     with pytest.raises(ConfigError, match=r"embedding_init='unit': must be 'book'"):
         TransformerSeq2Seq((6,), 50, 40, embedding_init="unit")
+
+
+def test_attention_dropout_defaults_to_the_models_dropout() -> None:
+    book = Seq2SeqAttention((6,), 11, 9, embed_size=8, num_hiddens=12, dropout=0.2)
+    assert book.attention.dropout.p == 0.2
+    none = Seq2SeqAttention((6,), 11, 9, embed_size=8, num_hiddens=12, attention_dropout=0.0)
+    assert none.attention.dropout.p == 0.0
