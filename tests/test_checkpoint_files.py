@@ -57,3 +57,55 @@ def test_a_run_folder_stands_for_its_best_checkpoint(tmp_path: Path) -> None:
     (run / "metrics.json").write_text(json.dumps({"best_checkpoint": str(best)}))
     assert checkpoint_of(run) == best
     assert checkpoint_of(best) == best
+
+
+@pytest.mark.parametrize("every", [1000, 4])
+def test_mid_epoch_checkpoints_keep_the_best_checkpoint(
+    make_cfg: Callable[..., DictConfig], every: int
+) -> None:
+    """The reliability guide's tip for long epochs: `every_n_train_steps` refreshes
+    last.ckpt during the epoch and the best epoch is still kept. In Lightning alone it
+    replaces the epoch-end saves: an interval longer than the run left no best checkpoint."""
+    cfg = make_cfg(
+        "model=mlp",
+        "data=iris",
+        "trainer.max_epochs=6",
+        f"+callbacks.model_checkpoint.every_n_train_steps={every}",
+    )
+    record = train(cfg)
+    assert record["best_checkpoint"] is not None
+    best = torch.load(record["best_checkpoint"], weights_only=True, map_location="cpu")
+    assert best["global_step"] == (best["epoch"] + 1) * record["global_steps"] // 6  # epoch end
+    last = torch.load(record["last_checkpoint"], weights_only=True, map_location="cpu")
+    assert last["global_step"] == record["global_steps"]
+    names = sorted(p.name for p in Path(record["run_dir"], "checkpoints").iterdir())
+    assert len(names) == 2 and "last.ckpt" in names, names  # no stray last-v1 or step files
+
+
+def test_mid_epoch_checkpoint_is_written_during_the_epoch(
+    make_cfg: Callable[..., DictConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """last.ckpt is refreshed every `every_n_train_steps` optimizer steps, not only at the
+    epoch's end (what a preempted job resumes from)."""
+    from dlzoo.lightning_internals import ModelCheckpointWithLast
+
+    saved_at: list[int] = []
+    original = ModelCheckpointWithLast._save_last_checkpoint
+
+    def spy(self, trainer, candidates):  # noqa: ANN001, ANN202
+        saved_at.append(trainer.global_step)
+        original(self, trainer, candidates)
+
+    monkeypatch.setattr(ModelCheckpointWithLast, "_save_last_checkpoint", spy)
+    cfg = make_cfg(
+        "model=mlp",
+        "data=iris",
+        "trainer.max_epochs=2",
+        "+callbacks.model_checkpoint.every_n_train_steps=2",
+    )
+    record = train(cfg)
+    per_epoch = record["global_steps"] // 2
+    assert per_epoch > 2
+    mid_epoch = [s for s in saved_at if s % per_epoch]
+    assert mid_epoch and all(s % 2 == 0 for s in mid_epoch), saved_at
+    assert saved_at[-1] == record["global_steps"]

@@ -94,6 +94,12 @@ MODELS = {
     "seq2seq_attention": lambda: Seq2SeqAttention(
         (6,), 11, 9, embed_size=8, num_hiddens=12, num_layers=2
     ),
+    "seq2seq_attention_bidirectional_output_context": lambda: Seq2SeqAttention(
+        (6,), 11, 9, embed_size=8, num_hiddens=12, bidirectional_encoder=True, output_context=True
+    ),
+    "seq2seq_bidirectional_output_context": lambda: Seq2Seq(
+        (6,), 11, 9, embed_size=8, num_hiddens=12, bidirectional_encoder=True, output_context=True
+    ),
     "transformer": lambda: TransformerSeq2Seq(
         (6,), 11, 9, num_hiddens=16, num_heads=2, num_layers=2, ffn_hiddens=32
     ),

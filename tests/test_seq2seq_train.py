@@ -57,6 +57,21 @@ def test_training_learns_and_logs_heatmaps_and_examples(trained: Path) -> None:
     assert {"val/examples", "test/examples"} <= {t.split("/text_summary")[0] for t in texts}
 
 
+def test_history_holds_each_epochs_own_bleu(trained: Path) -> None:
+    """val/bleu is logged when validation ends (after the callbacks' epoch-end hooks):
+    each history.jsonl row must still hold its own epoch's value, as TensorBoard does,
+    not the previous epoch's (and the first row must have one)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(trained / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    by_step = {e.step: e.value for e in events.Scalars("val/bleu")}
+    rows = [json.loads(line) for line in (trained / "history.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in rows] == [0, 1, 2, 3]
+    for row in rows:
+        assert row["val/bleu"] == pytest.approx(by_step[row["step"] - 1], abs=1e-6), row
+
+
 def test_translate_reproduces_the_test_predictions(trained: Path, tmp_path: Path) -> None:
     rows = (trained / "test_translations.tsv").read_text().splitlines()[1:4]
     sentences = tmp_path / "inputs.txt"

@@ -9,7 +9,9 @@ Lightning removes or renames any of them (``pyproject.toml`` pins the minor vers
 
 from __future__ import annotations
 
+import time
 import typing
+from datetime import timedelta
 from typing import Any
 
 import lightning as L
@@ -139,13 +141,59 @@ class ModelCheckpointWithLast(ModelCheckpoint):
     written at the same step, so after the best epoch ``last.ckpt`` stops moving: a resume
     or an extension then restarts at the best epoch. This writes it at every checkpoint
     event that did not already write it.
+
+    ``every_n_train_steps`` and ``train_time_interval`` (for long epochs and preemptible
+    jobs) refresh ``last.ckpt`` during the epoch, on top of the epoch-end saves. In
+    Lightning they replace the epoch-end saves, and the best checkpoint is then chosen only
+    at those steps, by a validation metric that may not exist yet (no best checkpoint at
+    all when the run is shorter than the interval).
     """
 
     _last_written_step: int | None = None
 
+    def __init__(
+        self,
+        *args: Any,
+        every_n_train_steps: int | None = None,
+        train_time_interval: timedelta | float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_every_n_train_steps = every_n_train_steps or 0
+        if train_time_interval is not None and not isinstance(train_time_interval, timedelta):
+            train_time_interval = timedelta(seconds=float(train_time_interval))  # seconds
+        self.last_time_interval = train_time_interval
+        self._last_written_at = time.monotonic()
+
+    def _mid_epoch_due(self, trainer: L.Trainer) -> bool:
+        every = self.last_every_n_train_steps
+        previous = self._last_written_step or 0  # none yet: the fit's start (0 or resumed)
+        due = bool(every) and trainer.global_step // every > previous // every
+        if self.last_time_interval is not None:
+            elapsed = time.monotonic() - self._last_written_at
+            # every rank must take the same decision: a save is collective
+            due = due or trainer.strategy.broadcast(
+                elapsed >= self.last_time_interval.total_seconds()
+            )
+        return due
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        if self._last_written_step is None:
+            self._last_written_step = trainer.global_step  # a resumed fit's step: on disk
+        self._last_written_at = time.monotonic()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any, **kwargs: Any
+    ) -> None:
+        super().on_train_batch_end(trainer, pl_module, *args, **kwargs)
+        if self._mid_epoch_due(trainer):
+            self._write_last(trainer)
+
     def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: Any) -> None:
         super()._save_last_checkpoint(trainer, monitor_candidates)
         self._last_written_step = trainer.global_step
+        self._last_written_at = time.monotonic()
 
     def _write_last(self, trainer: L.Trainer) -> None:
         if (

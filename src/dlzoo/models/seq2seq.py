@@ -53,7 +53,13 @@ class GRUEncoder(nn.Module):
     """Embedding + multi-layer GRU over the real tokens only (packed sequences)."""
 
     def __init__(
-        self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int, dropout: float
+        self,
+        vocab_size: int,
+        embed_size: int,
+        num_hiddens: int,
+        num_layers: int,
+        dropout: float,
+        bidirectional: bool = False,
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_size)
@@ -63,11 +69,13 @@ class GRUEncoder(nn.Module):
             num_layers,
             dropout=dropout if num_layers > 1 else 0.0,
             batch_first=True,
+            bidirectional=bidirectional,
         )
 
     def forward(self, src: Tensor, src_len: Tensor) -> tuple[Tensor, Tensor]:
-        """Outputs ``(b, S, H)`` (zeros at padding) and the final state ``(layers, b, H)``
-        at each sentence's own last token."""
+        """Outputs ``(b, S, H)`` (``2H`` if bidirectional: forward and backward concatenated;
+        zeros at padding) and the final states ``(layers * directions, b, H)``, each
+        direction's at its own end of each sentence's real tokens."""
         packed = pack_padded_sequence(
             self.embedding(src),
             src_len.clamp(min=1).cpu(),
@@ -94,18 +102,37 @@ class GRUEncoderDecoder(EncoderDecoder):
         num_hiddens: int = 256,
         num_layers: int = 2,
         dropout: float = 0.2,
+        bidirectional_encoder: bool = False,
+        output_context: bool = False,
     ) -> None:
         super().__init__()
-        self.encoder = GRUEncoder(src_vocab_size, embed_size, num_hiddens, num_layers, dropout)
+        self.encoder = GRUEncoder(
+            src_vocab_size, embed_size, num_hiddens, num_layers, dropout, bidirectional_encoder
+        )
+        context_size = num_hiddens * (2 if bidirectional_encoder else 1)
         self.embedding = nn.Embedding(num_outputs, embed_size)
         self.rnn = nn.GRU(
-            embed_size + num_hiddens,
+            embed_size + context_size,
             num_hiddens,
             num_layers,
             dropout=dropout if num_layers > 1 else 0.0,
             batch_first=True,
         )
-        self.dense = nn.Linear(num_hiddens, num_outputs)
+        self.output_context = output_context
+        self.dense = nn.Linear(num_hiddens + (context_size if output_context else 0), num_outputs)
+        # a bidirectional encoder's two final states per layer -> the decoder's initial state
+        self.bridge = nn.Linear(context_size, num_hiddens) if bidirectional_encoder else None
+
+    def initial_state(self, encoder_hidden: Tensor) -> Tensor:
+        """The decoder's first state ``(b, layers, H)`` from the encoder's final states: the
+        same (the book), or ``tanh(W [forward; backward])`` per layer if bidirectional (as
+        Bahdanau et al. start from the backward state)."""
+        if self.bridge is None:
+            return encoder_hidden.transpose(0, 1)
+        layers = encoder_hidden.shape[0] // 2
+        both = encoder_hidden.view(layers, 2, *encoder_hidden.shape[1:])  # (L, 2, b, H)
+        both = torch.cat([both[:, 0], both[:, 1]], dim=-1)  # (L, b, 2H)
+        return torch.tanh(self.bridge(both)).transpose(0, 1)
 
 
 class Seq2Seq(GRUEncoderDecoder):
@@ -117,7 +144,9 @@ class Seq2Seq(GRUEncoderDecoder):
 
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         _, hidden = self.encoder(src, src_len)
-        return {"hidden": hidden.transpose(0, 1), "context": hidden[-1]}
+        # the top layer's final state; both directions' if the encoder is bidirectional
+        context = hidden[-1] if self.bridge is None else torch.cat([hidden[-2], hidden[-1]], -1)
+        return {"hidden": self.initial_state(hidden), "context": context}
 
     def _decode(self, dec_in: Tensor, state: State) -> tuple[Tensor, State]:
         emb = self.embedding(dec_in)
@@ -125,6 +154,8 @@ class Seq2Seq(GRUEncoderDecoder):
         out, hidden = self.rnn(
             torch.cat([emb, context], dim=-1), state["hidden"].transpose(0, 1).contiguous()
         )
+        if self.output_context:
+            out = torch.cat([out, context], dim=-1)
         return self.dense(out), {"hidden": hidden.transpose(0, 1), "context": state["context"]}
 
     def forward(self, src: Tensor, src_len: Tensor, dec_in: Tensor) -> Tensor:
@@ -150,26 +181,38 @@ class Seq2SeqAttention(GRUEncoderDecoder):
         num_layers: int = 2,
         dropout: float = 0.2,
         attention_dropout: float | None = None,
+        bidirectional_encoder: bool = False,
+        output_context: bool = False,
     ) -> None:
         super().__init__(
-            input_shape, num_outputs, src_vocab_size, embed_size, num_hiddens, num_layers, dropout
+            input_shape,
+            num_outputs,
+            src_vocab_size,
+            embed_size,
+            num_hiddens,
+            num_layers,
+            dropout,
+            bidirectional_encoder,
+            output_context,
         )
         # dropout on the attention weights: the book's is `dropout` (None here)
         weights_dropout = dropout if attention_dropout is None else attention_dropout
-        self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, weights_dropout)
+        key_size = num_hiddens * (2 if bidirectional_encoder else 1)
+        self.attention = AdditiveAttention(key_size, num_hiddens, num_hiddens, weights_dropout)
 
     def begin(self, src: Tensor, src_len: Tensor) -> State:
         memory, hidden = self.encoder(src, src_len)
         return {
-            "hidden": hidden.transpose(0, 1),
+            "hidden": self.initial_state(hidden),
             "memory": memory,
             "keys": self.attention.W_k(memory),  # projected once, queried at every step
             "src_len": src_len,
         }
 
     def _advance(self, embedded: Tensor, state: State) -> tuple[Tensor, State, Tensor]:
-        """One decoder step from the token's embedding: the top layer's output ``(b, H)``,
-        the new state and the attention weights ``(b, src)``."""
+        """One decoder step from the token's embedding: what the vocabulary projection reads
+        ``(b, H)`` (the top layer's output, and the context if ``output_context``), the new
+        state and the attention weights ``(b, src)``."""
         hidden = state["hidden"].transpose(0, 1).contiguous()  # (layers, b, H)
         context = self.attention.attend(
             hidden[-1].unsqueeze(1), state["keys"], state["memory"], state["src_len"]
@@ -177,7 +220,8 @@ class Seq2SeqAttention(GRUEncoderDecoder):
         out, hidden = self.rnn(torch.cat([embedded.unsqueeze(1), context], dim=-1), hidden)
         weights = self.attention.attention_weights
         assert weights is not None
-        return out[:, 0], {**state, "hidden": hidden.transpose(0, 1)}, weights[:, 0]
+        features = torch.cat([out[:, 0], context[:, 0]], -1) if self.output_context else out[:, 0]
+        return features, {**state, "hidden": hidden.transpose(0, 1)}, weights[:, 0]
 
     def forward(self, src: Tensor, src_len: Tensor, dec_in: Tensor) -> Tensor:
         """Teacher forcing: the steps run one by one (each attends with the previous state),

@@ -50,7 +50,9 @@ class EpochHistory(Callback):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text("")  # a fresh run starts a fresh history
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # not on_validation_epoch_end: callbacks' run before the task's, so what a task
+        # logs there (BLEU, mAP) would land in the next epoch's row
         if not trainer.sanity_checking:
             self._val = _scalars(trainer.callback_metrics, "val/")
 
