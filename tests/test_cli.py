@@ -68,6 +68,9 @@ def test_bad_input_gives_one_readable_error(args: list[str], expected: str, tmp_
     errors = _error_lines(result.stderr)
     assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+    console = result.stdout + result.stderr
+    assert console.count(expected) == 1, console[-2000:]  # once, not also as a log line
+    assert expected in (tmp_path / "train.log").read_text()  # the run's log keeps it
 
 
 @pytest.mark.parametrize(

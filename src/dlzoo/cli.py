@@ -87,8 +87,12 @@ def run_reporting_errors(
 
 
 def fail(message: str, exit_code: int = 2) -> None:
-    """Log ``message``, print it as the last line on stderr, exit with ``exit_code``."""
-    log.error("%s", message)
+    """Write ``message`` to the run's log file, print it as the last line on stderr, exit
+    with ``exit_code``. (Logged to the console too, it would show twice.)"""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, "%s", (message,), None)
+    for handler in logging.getLogger().handlers + log.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
     print(f"\nerror: {message}", file=sys.stderr)
     sys.exit(exit_code)
 
