@@ -147,3 +147,19 @@ def test_recipe_config_holds_the_recipe_and_runs(name: str, make_cfg, tmp_path: 
     assert record["status"] == "completed"
     assert record["epochs"] == 2
     assert all(v is not None for v in record["metrics"].values()), record["metrics"]
+
+
+def test_the_two_gru_translation_recipes_differ_only_in_the_attention(make_cfg) -> None:
+    """docs/sequence_to_sequence.md compares seq2seq with seq2seq_attention to show what
+    attention adds: everything else (data, optimizer, schedule, sizes, options) must match."""
+    plain = make_cfg("experiment=translation_seq2seq")
+    attention = make_cfg("experiment=translation_attention")
+    a = OmegaConf.to_container(plain, resolve=False)
+    b = OmegaConf.to_container(attention, resolve=False)
+    for cfg in (a, b):
+        cfg.pop("paths", None)
+        cfg["model"].pop("name")
+        cfg["model"]["net"].pop("_target_")
+        cfg["model"]["net"].pop("attention_dropout", None)  # the attention's own dropout
+    assert a == b
+    assert plain.model.net.bidirectional_encoder and plain.model.net.output_context
