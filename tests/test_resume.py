@@ -104,6 +104,8 @@ def test_sigkill_mid_epoch_then_resume_matches_an_unbroken_run(
         torch.testing.assert_close(final_res["state_dict"][key], tensor, atol=1e-6, rtol=0)
     on_disk = json.loads((killed_dir / "metrics.json").read_text())
     assert on_disk["status"] == "completed" and on_disk["metrics"] == resumed["metrics"]
+    # the resumed part's epoch times (the first one partial), not seconds since boot
+    assert resumed["epoch_times_s"] and max(resumed["epoch_times_s"]) <= resumed["train_time_s"]
 
     # the same TensorBoard run, continued without duplicate steps
     ref_scalars, res_scalars = scalars(ref_dir), scalars(killed_dir)

@@ -279,6 +279,45 @@ def test_translation_errors_name_the_bad_value(tmp_path: Path) -> None:
         nothing.setup()
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"ok\tbien\ncaf\xe9\tcaf\xe9\n", r"is not UTF-8 text \(line 2, byte 0xe9\)"),
+        (b"", r"holds no sentence pairs"),
+        (b"\n\n", r"holds no sentence pairs"),
+        (b"I see.\tJe vois.\nGo.\tVa.\nRun.\tCours.\n", r"leave the .*split empty"),
+    ],
+    ids=["latin1", "empty", "blank-lines", "three-pairs"],
+)
+def test_a_bad_pairs_file_is_one_clear_error(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        TranslationDataModule(path=str(path), min_freq=1).setup()
+
+
+def test_a_pairs_file_is_hashed_and_its_byte_order_mark_dropped(tmp_path: Path) -> None:
+    lines = "\n".join(f"I see {i}.\tJe vois {i}." for i in range(300))
+    plain, marked = tmp_path / "plain.tsv", tmp_path / "bom.tsv"
+    plain.write_text(lines, encoding="utf-8")
+    marked.write_text(lines, encoding="utf-8-sig")
+    infos = []
+    for path in (plain, marked):
+        dm = TranslationDataModule(path=str(path), min_freq=1)
+        dm.setup()
+        infos.append(dm.source_info)
+    assert infos[0]["pairs_sha1"] == infos[1]["pairs_sha1"]  # the mark is not part of a word
+    assert infos[0]["split_sizes"] == infos[1]["split_sizes"]
+    with pytest.raises(DataError, match="is a folder"):
+        TranslationDataModule(path=str(tmp_path)).setup()
+
+
+@pytest.mark.parametrize("option", ["bidirectional_encoder", "output_context"])
+def test_gru_switches_must_be_booleans(option: str) -> None:
+    with pytest.raises(ConfigError, match=rf"model.net.{option}='yes': must be true or false"):
+        Seq2Seq((6,), 11, 9, **{option: "yes"})
+
+
 def test_reverse_digits_pairs() -> None:
     dm = ReverseDigitsDataModule(num_pairs=200)
     dm.setup()

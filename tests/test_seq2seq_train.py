@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from conftest import QUIET, compose_config
 from dlzoo.builders import build_datamodule, build_task
-from dlzoo.errors import ConfigError, IncompatibleError
+from dlzoo.errors import ConfigError, DataError, IncompatibleError
 from dlzoo.figures.attention import attention_figure, close
 from dlzoo.train import train
 from dlzoo.translate import translate
@@ -106,8 +106,9 @@ def test_unknown_words_and_bad_options_are_named(trained: Path, tmp_path: Path) 
         ({"beam_size": 0}, r"beam_size=0: must be an integer >= 1"),
         ({"beam_size": "abc"}, r"beam_size='abc': must be an integer >= 1"),
         ({"heatmap": "/proc/no/a.png"}, r"heatmap='/proc/no/a.png': cannot write"),
+        ({"trust_checkpoint": "maybe"}, r"trust_checkpoint='maybe': must be true or false"),
     ],
-    ids=["beam-zero", "beam-text", "heatmap-unwritable"],
+    ids=["beam-zero", "beam-text", "heatmap-unwritable", "trust-maybe"],
 )
 def test_bad_translate_options_are_one_clear_error(
     trained: Path, options: dict, message: str
@@ -115,6 +116,34 @@ def test_bad_translate_options_are_one_clear_error(
     ckpt = next((trained / "checkpoints").glob("epoch_*.ckpt"))
     with pytest.raises(ConfigError, match=message):
         translate(OmegaConf.create({"ckpt_path": str(ckpt), "text": "1 2 3", **options}))
+
+
+def test_odd_inputs_to_translate(trained: Path, tmp_path: Path) -> None:
+    """A non-UTF-8 inputs file is one clear error; typed control tokens are unknown words."""
+    ckpt = next((trained / "checkpoints").glob("epoch_*.ckpt"))
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes(b"1 2 \xe9\n")
+    with pytest.raises(DataError, match=r"inputs='.*latin1.txt' is not UTF-8 text"):
+        translate(OmegaConf.create({"ckpt_path": str(ckpt), "inputs": str(latin1)}))
+    lines = translate(OmegaConf.create({"ckpt_path": str(ckpt), "text": "1 <eos> <pad> 2"}))
+    assert lines[0].startswith("1 <unk> <unk> 2 =>")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("beam_size=abc", r"model.task_options.beam_size='abc': must be an integer >= 1"),
+        ("beam_size=2.7", r"model.task_options.beam_size=2.7: must be an integer >= 1"),
+        ("length_alpha=-5", r"model.task_options.length_alpha=-5: must be a number >= 0"),
+        ("num_heatmaps=-1", r"model.task_options.num_heatmaps=-1: must be an integer >= 0"),
+        ("num_examples=abc", r"model.task_options.num_examples='abc': must be an integer >= 0"),
+    ],
+)
+def test_bad_task_options_are_named(tmp_path: Path, option: str, message: str) -> None:
+    cfg = compose_config([*QUIET, *TINY, f"model.task_options.{option}"], tmp_path)
+    dm = build_datamodule(cfg.data)
+    with pytest.raises(ConfigError, match=message):
+        build_task(cfg, dm.spec)
 
 
 def test_a_heatmap_of_a_model_without_attention_is_refused(tmp_path: Path) -> None:

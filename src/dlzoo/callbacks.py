@@ -23,6 +23,12 @@ class EpochTimer(Callback):
         self._excluded = 0.0
         self._val_started: float | None = None
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # a fit resumed mid-epoch gets no on_train_epoch_start for that epoch: its time
+        # is then the part after the resume
+        self._started = time.perf_counter()
+        self._excluded = 0.0
+
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._started = time.perf_counter()
         self._excluded = 0.0

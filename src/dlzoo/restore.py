@@ -56,6 +56,8 @@ def restore(
     evaluation batch size) replace the training run's data settings. Pretrained starting
     points (``model.net.weights``) are not fetched: the checkpoint's weights replace them.
     """
+    if not isinstance(trust, bool):  # "maybe" must not unlock unpickling arbitrary code
+        raise ConfigError(f"trust_checkpoint={trust!r}: must be true or false")
     ckpt_path = checkpoint_of(ckpt_path)  # a run folder: its best checkpoint
     checkpoint = load_checkpoint(ckpt_path, trust=trust)
     cfg = config_from_checkpoint(checkpoint, ckpt_path)

@@ -12,7 +12,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from dlzoo.data.translation import EOS, detokenize
+from dlzoo.data.translation import EOS, RESERVED, detokenize
+from dlzoo.data.vocab import UNK
 from dlzoo.errors import ConfigError, DataError
 from dlzoo.figures.attention import attention_figure, close
 from dlzoo.restore import restore
@@ -27,7 +28,14 @@ def read_sentences(cfg: DictConfig) -> list[str]:
         path = Path(str(cfg.inputs))
         if not path.is_file():
             raise DataError(f"inputs={str(path)!r}: no such file (one sentence a line)")
-        sentences += [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError(
+                f"inputs={str(path)!r} is not UTF-8 text: save it as UTF-8, e.g. iconv -f latin1 "
+                f"-t utf-8"
+            ) from None
+        sentences += [line.strip() for line in text.splitlines()]
         sentences = [s for s in sentences if s]
     if not sentences:
         raise ConfigError('nothing to translate: pass text="a sentence" or inputs=<file>')
@@ -61,7 +69,11 @@ def translate(cfg: DictConfig) -> list[str]:
             f"draw; seq2seq_attention and transformer do"
         )
     src_vocab = dm.vocabs[0]
-    words = [dm.source_tokens(s) for s in read_sentences(cfg)]
+    # a typed "<eos>" or "<pad>" is an unknown word, not a control token
+    words = [
+        [UNK if token in RESERVED else token for token in dm.source_tokens(s)]
+        for s in read_sentences(cfg)
+    ]
     for i, w in enumerate(words):
         if len(w) + 1 > dm.num_steps:  # + <eos>
             log.warning(

@@ -211,6 +211,15 @@ class SequencePairDataModule(InMemoryDataModule):
                 splits["val"].append((s, t))
             else:
                 splits["train"].append((s, t))
+        empty = [name for name in SPLITS if not splits[name]]
+        if empty:
+            sizes = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
+            raise DataError(
+                f"{len(pairs)} sentence pairs from {self.source_info.get('source', 'the data')} "
+                f"leave the {' and '.join(empty)} split empty ({sizes}; data.val_fraction="
+                f"{self.val_fraction}, data.test_fraction={self.test_fraction}): use more "
+                f"pairs (at least a few hundred) or larger fractions"
+            )
         self.split_pairs = splits
         self.source_info["pairs_used"] = len(pairs)
         self.source_info["split_sizes"] = {k: len(v) for k, v in splits.items()}
@@ -303,10 +312,33 @@ class TranslationDataModule(SequencePairDataModule):
         self.url = url
 
     def _from_file(self) -> list[Pair]:
+        if self.path.is_dir():
+            raise DataError(
+                f"data.path={str(self.path)!r} is a folder: pass the tab-separated file itself"
+            )
         if not self.path.is_file():
             raise DataError(f"data.path={str(self.path)!r}: no such file")
-        pairs = read_tsv_pairs(self.path.read_text(encoding="utf-8"), str(self.path))
-        self.source_info = {"source": "file", "path": str(self.path), "pairs": len(pairs)}
+        raw = self.path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")  # a leading byte-order mark is not a word
+        except UnicodeDecodeError as err:
+            line = raw[: err.start].count(b"\n") + 1
+            raise DataError(
+                f"data.path={str(self.path)!r} is not UTF-8 text (line {line}, byte "
+                f"{raw[err.start]:#04x}): save it as UTF-8, e.g. iconv -f latin1 -t utf-8"
+            ) from None
+        pairs = read_tsv_pairs(text, str(self.path))
+        if not pairs:
+            raise DataError(
+                f"data.path={str(self.path)!r} holds no sentence pairs: expected lines "
+                f"'source<TAB>target'"
+            )
+        self.source_info = {
+            "source": "file",
+            "path": str(self.path),
+            "pairs": len(pairs),
+            "pairs_sha1": pairs_hash(pairs),
+        }
         return pairs
 
     def _from_gettext(self) -> list[Pair]:
@@ -348,10 +380,13 @@ class TranslationDataModule(SequencePairDataModule):
                 return self._from_download()
             except Exception as err:  # network errors come in many types
                 tried.append(f"download of {self.url} failed ({type(err).__name__}: {err})")
+        langs = sorted(d.name for d in self.locale_dir.glob("*") if any(d.glob("LC_MESSAGES/*.mo")))
+        have = f" (this machine has catalogues for: {', '.join(langs)})" if langs else ""
         raise DataError(
-            "no English-French sentence pairs: " + "; ".join(tried) + ". Put the book's "
-            f"fra.txt (from {self.url}) at {self.path}, pass data.path=<tab-separated pairs>, "
-            f"or install French translations (e.g. apt-get install language-pack-{self.target_lang})"
+            f"no English -> {self.target_lang!r} sentence pairs: " + "; ".join(tried) + ". "
+            f"Put the book's fra.txt (from {self.url}) at {self.path}, pass "
+            f"data.path=<tab-separated pairs>, pick another data.target_lang{have}, or install "
+            f"translations (e.g. apt-get install language-pack-{self.target_lang})"
         )
 
 

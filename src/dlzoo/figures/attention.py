@@ -36,6 +36,7 @@ def attention_figure(
         heads,
         figsize=(max(2.5, cell * src + 1.6) * heads, max(2.2, cell * steps + 1.4)),
         squeeze=False,
+        layout="constrained",  # room for the rotated tokens, titles and colour bar
     )
     for h in range(heads):
         ax = axes[0, h]

@@ -106,6 +106,12 @@ class GRUEncoderDecoder(EncoderDecoder):
         output_context: bool = False,
     ) -> None:
         super().__init__()
+        for name, value in (
+            ("bidirectional_encoder", bidirectional_encoder),
+            ("output_context", output_context),
+        ):
+            if not isinstance(value, bool):
+                raise ConfigError(f"model.net.{name}={value!r}: must be true or false")
         self.encoder = GRUEncoder(
             src_vocab_size, embed_size, num_hiddens, num_layers, dropout, bidirectional_encoder
         )

@@ -93,6 +93,20 @@ def sacre_bleu(hyps: list[list[str]], refs: list[list[str]]) -> float:
     return float(sacrebleu.corpus_bleu(hyp_text, [[detokenize(r) for r in refs]]).score)
 
 
+def _integer(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"model.task_options.{name}={value!r}: must be an integer >= {minimum}")
+    return value
+
+
+def _number(name: str, value: Any, low: float, high: float | None, allowed: str) -> float:
+    """A float in ``[low, high)``."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not (low <= value and (high is None or value < high)):
+        raise ConfigError(f"model.task_options.{name}={value!r}: must be a number {allowed}")
+    return float(value)
+
+
 @register
 class Seq2SeqTask(Task):
     """Trains ``logits = net(src, src_len, dec_in)`` on ``(src, src_len, tgt, tgt_len)``.
@@ -124,20 +138,13 @@ class Seq2SeqTask(Task):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not 0.0 <= float(label_smoothing) < 1.0:
-            raise ConfigError(f"label_smoothing={label_smoothing!r}: must be in [0, 1)")
-        if int(bleu_sentences) < 1:
-            raise ConfigError(
-                f"bleu_sentences={bleu_sentences!r}: must be >= 1 (val/bleu picks the best checkpoint)"
-            )
-        if int(beam_size) < 1:
-            raise ConfigError(f"beam_size={beam_size!r}: must be an integer >= 1")
-        self.label_smoothing = float(label_smoothing)
-        self.bleu_sentences = int(bleu_sentences)
-        self.beam_size = int(beam_size)
-        self.length_alpha = float(length_alpha)
-        self.num_heatmaps = int(num_heatmaps)
-        self.num_examples = int(num_examples)
+        self.label_smoothing = _number("label_smoothing", label_smoothing, 0.0, 1.0, "in [0, 1)")
+        # val/bleu picks the best checkpoint, so at least one sentence
+        self.bleu_sentences = _integer("bleu_sentences", bleu_sentences, 1)
+        self.beam_size = _integer("beam_size", beam_size, 1)
+        self.length_alpha = _number("length_alpha", length_alpha, 0.0, None, ">= 0")
+        self.num_heatmaps = _integer("num_heatmaps", num_heatmaps, 0)
+        self.num_examples = _integer("num_examples", num_examples, 0)
         spec = self.spec
         assert isinstance(spec, SequencePairSpec)
         self.source_tokens = spec.source_tokens
@@ -194,14 +201,19 @@ class Seq2SeqTask(Task):
             self.net, src, src_len, self.bos, self.eos, self.max_len, beam_size, self.length_alpha
         )
 
-    def _references(self, stage: str, start: int, tgt: Tensor, tgt_len: Tensor) -> list[list[str]]:
-        """The reference sentences of rows ``start...`` of a split: the datamodule's own
-        words (no ``<unk>``) when it has them, else the target ids."""
+    def _sentences(
+        self, stage: str, start: int, src: Tensor, src_len: Tensor, tgt: Tensor, tgt_len: Tensor
+    ) -> tuple[list[list[str]], list[list[str]]]:
+        """Sources and references of rows ``start...`` of a split: the datamodule's own
+        words (rare ones too, not ``<unk>``) when it has them, else the ids' words."""
         dm = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         pairs = getattr(dm, "split_pairs", {}).get(stage)
         if pairs and start + len(tgt) <= len(pairs):
-            return [list(t) for _, t in pairs[start : start + len(tgt)]]
-        return [self.words(row[: int(n) - 1].tolist()) for row, n in zip(tgt, tgt_len, strict=True)]
+            chosen = pairs[start : start + len(tgt)]
+            return [list(s) for s, _ in chosen], [list(t) for _, t in chosen]
+        sources = [self.source_words(s, int(n) - 1) for s, n in zip(src, src_len, strict=True)]
+        refs = [self.words(row[: int(n) - 1].tolist()) for row, n in zip(tgt, tgt_len, strict=True)]
+        return sources, refs
 
     def _collect(self, batch: Batch, stage: str) -> None:
         out = self._outputs.setdefault(stage, {"src": [], "ref": [], "greedy": [], "beam": []})
@@ -212,8 +224,9 @@ class Seq2SeqTask(Task):
             if room <= 0:
                 return
             src, src_len, tgt, tgt_len = (t[:room] for t in (src, src_len, tgt, tgt_len))
-        out["ref"] += self._references(stage, start, tgt, tgt_len)
-        out["src"] += [self.source_words(s, int(n) - 1) for s, n in zip(src, src_len, strict=True)]
+        sources, refs = self._sentences(stage, start, src, src_len, tgt, tgt_len)
+        out["src"] += sources
+        out["ref"] += refs
         out["greedy"] += [self.words(d.tokens) for d in self.translate(src, src_len)]
         if stage == "test" and self.beam_size > 1:
             out["beam"] += [
