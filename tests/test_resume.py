@@ -262,3 +262,16 @@ def test_a_resumed_runs_event_file_sorts_after_the_interrupted_runs(tmp_path: Pa
     (tmp_path / "tensorboard" / f"events.out.tfevents.{newest}.host.99999.0").write_bytes(b"")
     after_earlier_event_files(tmp_path)
     assert int(time.time()) > newest
+
+
+def test_resuming_a_completed_run_keeps_its_timings(tiny_data_dir: Path, tmp_path: Path) -> None:
+    """A second launch with resume=<the finished run> has nothing left to fit; its record
+    must still hold the first launch's fitting time and epoch times, not the empty resume's."""
+    overrides = [*COMMON, f"paths.data_dir={tiny_data_dir}", "trainer.max_epochs=2"]
+    first = train(compose_config(overrides, tmp_path / "run"))
+    again = train(compose_config([*overrides, f"resume={tmp_path / 'run'}"], tmp_path / "other"))
+    assert again["run_dir"] == first["run_dir"]
+    assert len(first["epoch_times_s"]) == 2
+    assert again["epoch_times_s"] == first["epoch_times_s"]
+    assert again["train_time_s"] >= first["train_time_s"]
+    assert again["global_steps"] == first["global_steps"]

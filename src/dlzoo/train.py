@@ -49,7 +49,13 @@ from dlzoo.reliability.run_record import RunRecord
 from dlzoo.tasks import Task
 from dlzoo.utils.config_tree import print_config, save_config
 from dlzoo.utils.host_memory import reuse_freed_host_memory
-from dlzoo.utils.records import log_hparams_with_metrics, to_float, write_metrics
+from dlzoo.utils.records import (
+    earlier_timings,
+    log_hparams_with_metrics,
+    timings,
+    to_float,
+    write_metrics,
+)
 from dlzoo.utils.validation import validate_config
 
 log = logging.getLogger(__name__)
@@ -167,7 +173,13 @@ def _train(
     )
     state["trainer"] = trainer
 
-    status = {"status": "running", "run_dir": str(run_dir), "resumed_from": plan.checkpoint}
+    earlier = earlier_timings(run_dir) if plan.checkpoint else {}
+    status = {
+        "status": "running",
+        "run_dir": str(run_dir),
+        "resumed_from": plan.checkpoint,
+        **earlier,
+    }
     if rank_zero_only.rank == 0:
         write_metrics(run_dir, status)
         if plan.checkpoint:
@@ -199,6 +211,7 @@ def _train(
                     "global_steps": getattr(err, "step", trainer.global_step),
                     "last_checkpoint": getattr(err, "checkpoint", None)
                     or guard.last_checkpoint(trainer),
+                    **timings(earlier, time.perf_counter() - fit_started, timer.epoch_times),
                 },
             )
         raise
@@ -230,8 +243,7 @@ def _train(
         "epochs": summary["epochs"],
         "global_steps": summary["global_steps"],
         "num_parameters": module.num_parameters(),
-        "train_time_s": round(train_time, 3),
-        "epoch_times_s": timer.epoch_times,
+        **timings(earlier, train_time, timer.epoch_times),
         "wall_time_s": round(time.perf_counter() - started, 3),
         "seed": cfg.get("seed"),
         "best_checkpoint": best_path or None,

@@ -40,6 +40,27 @@ def read_metrics(run_dir: str | Path) -> dict[str, Any]:
     return json.loads((Path(run_dir) / METRICS_FILE).read_text())
 
 
+def earlier_timings(run_dir: str | Path) -> dict[str, Any]:
+    """The fitting time and epoch times a run's record holds before it is resumed, so the
+    resumed record adds to them instead of replacing them (empty if there is no record)."""
+    try:
+        record = read_metrics(run_dir)
+    except (OSError, ValueError):
+        return {}
+    return {
+        "train_time_s": float(record.get("train_time_s") or 0.0),
+        "epoch_times_s": list(record.get("epoch_times_s") or []),
+    }
+
+
+def timings(earlier: Mapping[str, Any], train_time: float, epoch_times: list[float]) -> dict:
+    """``train_time_s`` and ``epoch_times_s`` of a record: this fit's after the earlier ones."""
+    return {
+        "train_time_s": round(float(earlier.get("train_time_s", 0.0)) + train_time, 3),
+        "epoch_times_s": [*earlier.get("epoch_times_s", []), *epoch_times],
+    }
+
+
 def log_hparams_with_metrics(
     trainer: Trainer, cfg: DictConfig, metrics: Mapping[str, float]
 ) -> None:
