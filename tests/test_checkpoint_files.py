@@ -59,7 +59,7 @@ def test_a_run_folder_stands_for_its_best_checkpoint(tmp_path: Path) -> None:
     assert checkpoint_of(best) == best
 
 
-@pytest.mark.parametrize("every", [1000, 4])
+@pytest.mark.parametrize("every", [1000, 4, 1])
 def test_mid_epoch_checkpoints_keep_the_best_checkpoint(
     make_cfg: Callable[..., DictConfig], every: int
 ) -> None:
@@ -76,6 +76,11 @@ def test_mid_epoch_checkpoints_keep_the_best_checkpoint(
     assert record["best_checkpoint"] is not None
     best = torch.load(record["best_checkpoint"], weights_only=True, map_location="cpu")
     assert best["global_step"] == (best["epoch"] + 1) * record["global_steps"] // 6  # epoch end
+    # the best epoch by the history, also when a mid-epoch save falls on an epoch's last
+    # step (every=1): that save must not stop the validation's best-checkpoint save
+    history = [json.loads(line) for line in Path(record["run_dir"], "history.jsonl").open()]
+    scores = [row["val/acc"] for row in history]
+    assert best["epoch"] == scores.index(max(scores)), scores
     last = torch.load(record["last_checkpoint"], weights_only=True, map_location="cpu")
     assert last["global_step"] == record["global_steps"]
     names = sorted(p.name for p in Path(record["run_dir"], "checkpoints").iterdir())

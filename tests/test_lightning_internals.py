@@ -116,3 +116,14 @@ def test_no_private_lightning_api_elsewhere() -> None:
         if private.search(line) and not line.lstrip().startswith("#")
     ]
     assert not offenders, "\n".join(offenders)
+
+
+def test_the_checkpoint_callbacks_private_members_exist(tmp_path: Path) -> None:
+    """ModelCheckpointWithLast overrides or sets these; a Lightning upgrade that renames one
+    would silently stop last.ckpt from moving or the best checkpoint from being kept."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    callback = ModelCheckpoint(dirpath=tmp_path)
+    assert hasattr(callback, "_last_global_step_saved")
+    for name in ("_save_last_checkpoint", "_monitor_candidates", "_should_save_on_train_epoch_end"):
+        assert callable(getattr(ModelCheckpoint, name, None)), name

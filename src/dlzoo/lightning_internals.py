@@ -188,7 +188,11 @@ class ModelCheckpointWithLast(ModelCheckpoint):
     ) -> None:
         super().on_train_batch_end(trainer, pl_module, *args, **kwargs)
         if self._mid_epoch_due(trainer):
+            saved_step = self._last_global_step_saved
             self._write_last(trainer)
+            # Lightning skips every save at a step it already saved: on an epoch's last
+            # step that would skip the validation's best-checkpoint save
+            self._last_global_step_saved = saved_step
 
     def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: Any) -> None:
         super()._save_last_checkpoint(trainer, monitor_candidates)
