@@ -78,7 +78,8 @@ def test_mid_epoch_checkpoints_keep_the_best_checkpoint(
     assert best["global_step"] == (best["epoch"] + 1) * record["global_steps"] // 6  # epoch end
     # the best epoch by the history, also when a mid-epoch save falls on an epoch's last
     # step (every=1): that save must not stop the validation's best-checkpoint save
-    history = [json.loads(line) for line in Path(record["run_dir"], "history.jsonl").open()]
+    lines = Path(record["run_dir"], "history.jsonl").read_text().splitlines()
+    history = [json.loads(line) for line in lines]
     scores = [row["val/acc"] for row in history]
     assert best["epoch"] == scores.index(max(scores)), scores
     last = torch.load(record["last_checkpoint"], weights_only=True, map_location="cpu")

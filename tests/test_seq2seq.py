@@ -162,6 +162,25 @@ def test_beam_search_finds_the_better_sequence_greedy_misses() -> None:
         beam_search(ToyNet(), src, src_len, bos=2, eos=3, max_len=4, beam_size=0)
 
 
+class BosLover(nn.Module):
+    """An untrained-looking model that prefers <bos>, then <pad>, then b (4: a, 5: b)."""
+
+    def begin(self, src: Tensor, src_len: Tensor) -> dict[str, Tensor]:
+        return {"dummy": torch.zeros(src.shape[0], 1)}
+
+    def step(self, tokens: Tensor, state: dict[str, Tensor]):  # noqa: ANN201
+        probs = torch.tensor([[0.01, 0.3, 0.5, 0.01, 0.03, 0.15]] * len(tokens))
+        return probs.log(), state, None
+
+
+def test_decoding_never_outputs_bos_or_the_banned_tokens() -> None:
+    src, src_len = torch.zeros(1, 3, dtype=torch.long), torch.tensor([3])
+    greedy = greedy_decode(BosLover(), src, src_len, bos=2, eos=3, max_len=3, never=(1,))
+    beam = beam_search(BosLover(), src, src_len, bos=2, eos=3, max_len=3, beam_size=2, never=(1,))
+    assert greedy[0].tokens == [5, 5, 5]
+    assert not {1, 2} & set(beam[0].tokens)
+
+
 def test_beam_search_batches_like_single_sentences() -> None:
     torch.manual_seed(1)
     net = MODELS["transformer"]().eval()

@@ -35,9 +35,17 @@ def reorder_state(state: State, index: Tensor) -> State:
 
 @torch.no_grad()
 def greedy_decode(
-    net: nn.Module, src: Tensor, src_len: Tensor, bos: int, eos: int, max_len: int
+    net: nn.Module,
+    src: Tensor,
+    src_len: Tensor,
+    bos: int,
+    eos: int,
+    max_len: int,
+    never: Sequence[int] = (),
 ) -> list[Decoded]:
-    """The most likely token at each step, until ``<eos>`` or ``max_len`` tokens."""
+    """The most likely token at each step, until ``<eos>`` or ``max_len`` tokens; ``<bos>``
+    and the ``never`` tokens (e.g. ``<pad>``) are never chosen, even by an untrained model."""
+    banned = [bos, *never]
     b = src.shape[0]
     state = net.begin(src, src_len)
     tokens = torch.full((b,), bos, dtype=torch.long, device=src.device)
@@ -46,6 +54,7 @@ def greedy_decode(
     attention: list[Tensor] = []
     for _ in range(max_len):
         logits, state, weights = net.step(tokens, state)
+        logits = logits.index_fill(-1, torch.tensor(banned, device=logits.device), -math.inf)
         tokens = logits.argmax(dim=-1)
         if weights is not None:
             attention.append(weights)
@@ -72,13 +81,16 @@ def beam_search(
     max_len: int,
     beam_size: int = 4,
     alpha: float = 0.75,
+    never: Sequence[int] = (),
 ) -> list[Decoded]:
     """Keep the ``beam_size`` best prefixes per sentence; at the end pick the finished (or
     longest) hypothesis with the best length-normalised score ``log P / L^alpha`` (the
-    book's 10.8, ``L`` counting ``<eos>``). ``beam_size=1`` is greedy search."""
+    book's 10.8, ``L`` counting ``<eos>``). ``beam_size=1`` is greedy search. ``<bos>``
+    and the ``never`` tokens are never chosen."""
     if int(beam_size) < 1:
         raise ConfigError(f"beam_size={beam_size!r}: must be an integer >= 1")
     b, k = src.shape[0], int(beam_size)
+    banned = [bos, *never]
     device = src.device
     rows = torch.arange(b, device=device).repeat_interleave(k)
     state = reorder_state(net.begin(src, src_len), rows)
@@ -91,6 +103,7 @@ def beam_search(
     for _ in range(max_len):
         logits, state, weights = net.step(tokens[:, -1], state)
         logp = logits.float().log_softmax(dim=-1)
+        logp[:, banned] = -math.inf
         vocab = logp.shape[-1]
         # a finished hypothesis only "continues" with <eos> at no cost: its score stays
         logp[finished] = -math.inf

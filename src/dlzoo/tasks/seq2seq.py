@@ -196,9 +196,19 @@ class Seq2SeqTask(Task):
         """Greedy (``beam_size=1``) or beam-search translations of a batch."""
         src = src[:, : int(src_len.max())]
         if beam_size == 1:
-            return greedy_decode(self.net, src, src_len, self.bos, self.eos, self.max_len)
+            return greedy_decode(
+                self.net, src, src_len, self.bos, self.eos, self.max_len, never=(self.pad,)
+            )
         return beam_search(
-            self.net, src, src_len, self.bos, self.eos, self.max_len, beam_size, self.length_alpha
+            self.net,
+            src,
+            src_len,
+            self.bos,
+            self.eos,
+            self.max_len,
+            beam_size,
+            self.length_alpha,
+            never=(self.pad,),
         )
 
     def _sentences(
