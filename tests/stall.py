@@ -105,3 +105,27 @@ class StallOnce(Callback):
         self.marker.write_text(f"{trainer.global_step} {trainer.current_epoch} {batch_idx}")
         while True:
             time.sleep(60)
+
+
+class TerminateWhileTesting(Callback):
+    """Send this process a SIGTERM (kill, a scheduler's preemption) when testing starts."""
+
+    def on_test_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+        import os
+        import signal
+
+        if batch_idx == 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+class TerminateWhileValidating(Callback):
+    """Send this process a SIGTERM when the second epoch's validation starts."""
+
+    def on_validation_batch_start(
+        self, trainer, pl_module, batch, batch_idx, dataloader_idx=0
+    ) -> None:
+        import os
+        import signal
+
+        if batch_idx == 0 and trainer.current_epoch == 1 and not trainer.sanity_checking:
+            os.kill(os.getpid(), signal.SIGTERM)

@@ -120,6 +120,56 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_exits_cleanly_and_resumes(
     assert resumed["status"] == "completed" and resumed["global_steps"] == 30
 
 
+def test_sigterm_while_testing_is_a_clean_stop_that_names_the_checkpoint(
+    tmp_path: Path, tiny_data_dir: Path
+) -> None:
+    """A preemption after training, during the test phase: Lightning raises its own
+    SIGTERMException there; the user must still get one message, exit 143, the record
+    marked interrupted and the command that tests the trained model."""
+    run_dir = tmp_path / "run"
+    proc = start_train_script(
+        *TINY,
+        f"paths.data_dir={tiny_data_dir}",
+        f"hydra.run.dir={run_dir}",
+        "+callbacks.term._target_=stall.TerminateWhileTesting",
+        "data.eval_batch_size=10",  # Lightning stops before a test batch that is not the last
+    )
+    try:
+        output, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, output
+    assert "Traceback" not in output
+    assert "interrupted (SIGTERM) while testing" in output
+    assert f"python scripts/eval.py ckpt_path={run_dir}" in output
+    record = json.loads((run_dir / "metrics.json").read_text())
+    assert record["status"] == "interrupted" and "while testing" in record["message"]
+    assert Path(record["best_checkpoint"]).is_file()
+    assert len(record["epoch_times_s"]) == 3  # the training that did finish is recorded
+
+
+def test_sigterm_while_validating_is_a_clean_stop_that_resumes(
+    tmp_path: Path, tiny_data_dir: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    args = [*TINY, f"paths.data_dir={tiny_data_dir}", "data.eval_batch_size=10"]
+    proc = start_train_script(
+        *args, f"hydra.run.dir={run_dir}", "+callbacks.term._target_=stall.TerminateWhileValidating"
+    )
+    try:
+        output, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, output
+    assert "Traceback" not in output and "interrupted (SIGTERM) at step" in output
+    assert f"resume={run_dir}" in output
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "interrupted"
+    resumed = train(compose_config([*args, f"resume={run_dir}"], run_dir))
+    assert resumed["status"] == "completed" and resumed["global_steps"] == 30
+
+
 def test_unwritable_run_dir_is_reported_before_training(
     tmp_path: Path, tiny_data_dir: Path
 ) -> None:

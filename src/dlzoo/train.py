@@ -12,6 +12,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch.multiprocessing import ProcessRaisedException
 
@@ -97,6 +98,14 @@ def set_monitor(cfg: DictConfig, module: Task) -> None:
             cfg.monitor.metric = module.monitor
         if cfg.monitor.mode == "auto":
             cfg.monitor.mode = module.monitor_mode
+
+
+def terminated(where: str) -> TrainingInterrupted:
+    """A SIGTERM (kill, a scheduler's preemption) outside the training steps, where
+    Lightning stops with its own exception: the same clean stop as in them."""
+    err = TrainingInterrupted(f"interrupted (SIGTERM) {where}")
+    err.exit_code = 143  # 128 + SIGTERM, the shell's convention
+    return err
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -200,6 +209,13 @@ def _train(
                 )
             except ProcessRaisedException as err:  # a spawned DDP worker failed
                 raise from_worker(err) from None
+            except SIGTERMException:  # Lightning's, during validation
+                checkpoint = guard.last_checkpoint(trainer)
+                raise terminated(
+                    f"at step {trainer.global_step} (epoch {trainer.current_epoch}, while "
+                    f"validating); the newest checkpoint is {checkpoint}.\n"
+                    f"Resume with: {guard.resume_hint}"
+                ) from None
     except (TrainingDiverged, TrainingInterrupted) as err:
         if trainer.is_global_zero:
             write_metrics(
@@ -224,7 +240,28 @@ def _train(
     if cfg.get("test", True):
         # without a separate validation split the "best" checkpoint was chosen on test data
         test_ckpt = None if datamodule.validates_on_test else best_path or None
-        results = trainer.test(module, datamodule=datamodule, ckpt_path=test_ckpt)
+        try:
+            results = trainer.test(module, datamodule=datamodule, ckpt_path=test_ckpt)
+        except SIGTERMException:
+            err = terminated(
+                f"while testing, after training finished; the best checkpoint is "
+                f"{best_path or summary['last']}. Test it with: python scripts/eval.py "
+                f"ckpt_path={run_dir}"
+            )
+            if trainer.is_global_zero:
+                write_metrics(
+                    run_dir,
+                    {
+                        **status,
+                        "status": err.status,
+                        "message": str(err),
+                        "global_steps": summary["global_steps"],
+                        "best_checkpoint": best_path or None,
+                        "last_checkpoint": summary["last"],
+                        **timings(earlier, train_time, timer.epoch_times),
+                    },
+                )
+            raise err from None
         test_metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}
 
     best_val = to_float(summary["best"]) if best_path else None
