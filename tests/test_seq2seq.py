@@ -331,6 +331,21 @@ def test_a_pairs_file_is_hashed_and_its_byte_order_mark_dropped(tmp_path: Path) 
         TranslationDataModule(path=str(tmp_path)).setup()
 
 
+def test_dropped_pairs_are_counted_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [f"I see {i}.\tJe vois {i}." for i in range(300)]
+    lines += ["\tBonjour.", "Hello.\t", "OK\tok", "I see 1.\tJe vois 1.", "a " * 20 + "\tb"]
+    path = tmp_path / "pairs.tsv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with caplog.at_level("INFO", logger="dlzoo.data.translation"):
+        TranslationDataModule(path=str(path), min_freq=1, max_src_words=12).setup()
+    assert (
+        "5 of 305 sentence pairs dropped: 2 with an empty side, 1 with the same text on both "
+        "sides, 1 too long, 1 repeated" in caplog.text
+    )
+
+
 @pytest.mark.parametrize("option", ["bidirectional_encoder", "output_context"])
 def test_gru_switches_must_be_booleans(option: str) -> None:
     with pytest.raises(ConfigError, match=rf"model.net.{option}='yes': must be true or false"):

@@ -184,15 +184,33 @@ class SequencePairDataModule(InMemoryDataModule):
         if self.split_pairs:
             return self.split_pairs
         kept: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
-        for src, tgt in self.read_pairs():
+        dropped = {"with an empty side": 0, "with the same text on both sides": 0, "too long": 0}
+        read = self.read_pairs()
+        for src, tgt in read:
             s, t = self.source_tokens(src), tokenize_nmt(self.prepare_text(tgt))
-            if not s or not t or s == t:
-                continue
-            if self.max_src_words is not None and len(s) > self.max_src_words:
-                continue
-            if self.max_tgt_words is not None and len(t) > self.max_tgt_words:
-                continue
-            kept.setdefault((*s, "\t", *t), (s, t))
+            if not s or not t:
+                dropped["with an empty side"] += 1
+            elif s == t:
+                dropped["with the same text on both sides"] += 1
+            elif (self.max_src_words is not None and len(s) > self.max_src_words) or (
+                self.max_tgt_words is not None and len(t) > self.max_tgt_words
+            ):
+                dropped["too long"] += 1
+            else:
+                kept.setdefault((*s, "\t", *t), (s, t))
+        repeated = len(read) - sum(dropped.values()) - len(kept)
+        reasons = [f"{n} {why}" for why, n in dropped.items() if n]
+        if repeated:
+            reasons.append(f"{repeated} repeated")
+        if reasons:
+            log.info(
+                "%d of %d sentence pairs dropped: %s (data.max_src_words=%s, max_tgt_words=%s)",
+                len(read) - len(kept),
+                len(read),
+                ", ".join(reasons),
+                self.max_src_words,
+                self.max_tgt_words,
+            )
         pairs = sorted(kept.values(), key=lambda p: _order_key(" ".join(p[0] + ["\t"] + p[1])))
         if self.max_pairs is not None:
             pairs = pairs[: int(self.max_pairs)]
