@@ -144,6 +144,18 @@ def start_train_script(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def run_train_script(*args: str, timeout: float = 240) -> tuple[int, str]:
+    """Run ``scripts/train.py`` (test-only callbacks importable) to its end: the exit status
+    and the merged output; the process is killed if it outlives ``timeout``."""
+    proc = start_train_script(*args)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, output
+
+
 def run_script(
     script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import compose_config, run_script, start_train_script
+from conftest import compose_config, run_script, run_train_script, start_train_script
 from dlzoo.cli import run_reporting_errors
 from dlzoo.errors import RunDirError, TrainingDiverged
 from dlzoo.reliability import checkpoint_io, preflight
@@ -127,19 +127,14 @@ def test_sigterm_while_testing_is_a_clean_stop_that_names_the_checkpoint(
     SIGTERMException there; the user must still get one message, exit 143, the record
     marked interrupted and the command that tests the trained model."""
     run_dir = tmp_path / "run"
-    proc = start_train_script(
+    status, output = run_train_script(
         *TINY,
         f"paths.data_dir={tiny_data_dir}",
         f"hydra.run.dir={run_dir}",
         "+callbacks.term._target_=stall.TerminateWhileTesting",
         "data.eval_batch_size=10",  # Lightning stops before a test batch that is not the last
     )
-    try:
-        output, _ = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, output
+    assert status == 143, output
     assert "Traceback" not in output
     assert "interrupted (SIGTERM) while testing" in output
     assert f"python scripts/eval.py ckpt_path={run_dir}" in output
@@ -154,15 +149,10 @@ def test_sigterm_while_validating_is_a_clean_stop_that_resumes(
 ) -> None:
     run_dir = tmp_path / "run"
     args = [*TINY, f"paths.data_dir={tiny_data_dir}", "data.eval_batch_size=10"]
-    proc = start_train_script(
+    status, output = run_train_script(
         *args, f"hydra.run.dir={run_dir}", "+callbacks.term._target_=stall.TerminateWhileValidating"
     )
-    try:
-        output, _ = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, output
+    assert status == 143, output
     assert "Traceback" not in output and "interrupted (SIGTERM) at step" in output
     assert f"resume={run_dir}" in output
     assert json.loads((run_dir / "metrics.json").read_text())["status"] == "interrupted"
