@@ -172,3 +172,13 @@ def test_transformer_heatmap_has_a_panel_per_head(tmp_path: Path) -> None:
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "<eos>"]
     fig.savefig(tmp_path / "h.png")
     close(fig)
+
+
+def test_the_alignment_measure_sees_the_reversal(trained: Path) -> None:
+    """benchmarks/attention_alignment.py (the docs' correlation numbers): on digit reversal
+    the attention moves backwards along the source as the output goes on."""
+    from benchmarks.attention_alignment import alignment_correlations
+
+    found = alignment_correlations(str(trained), batches=2)
+    assert len(found) > 20
+    assert sum(found) / len(found) < -0.3, found[:10]
