@@ -15,7 +15,7 @@ import argparse
 
 import torch
 
-from dlzoo.restore import restore
+from dlzoo.config.restore import restore
 
 
 def alignment_correlations(ckpt_path: str, batches: int) -> list[float]:

@@ -52,10 +52,10 @@ def model_config(model: str, net_options: Sequence[tuple[str, Any]] = ()) -> Any
 
 
 def zoo_network(model_cfg: Any, side: int, channels: int = 1, classes: int = 10) -> Any:
-    """The network of a model config as dlzoo builds it (``dlzoo.builders.build_network``)
+    """The network of a model config as dlzoo builds it (``dlzoo.config.builders.build_network``)
     for ``classes``-class, ``channels``-channel ``side`` x ``side`` images (Fashion-MNIST:
     one channel, 10 classes, 28 px unless resized)."""
-    from dlzoo.builders import build_network
+    from dlzoo.config.builders import build_network
     from dlzoo.data.spec import ClassificationSpec
     from dlzoo.tasks import MulticlassTask
 

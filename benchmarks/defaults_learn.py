@@ -100,7 +100,7 @@ def least_squares_r2(data_args: list[str]) -> float | None:
     from sklearn.linear_model import RidgeCV
 
     from benchmarks.common import train_config
-    from dlzoo.builders import build_datamodule
+    from dlzoo.config.builders import build_datamodule
 
     cfg = train_config([*data_args, "model=linear_regression"])
     dm = build_datamodule(cfg.data)

@@ -434,7 +434,7 @@ def startup_seconds(data_dir: str) -> dict[str, float]:
     (one training, validation and test batch of the default MLP on Fashion-MNIST)."""
     import subprocess
 
-    code = "import time; t = time.perf_counter(); import dlzoo.cli, dlzoo.train; "
+    code = "import time; t = time.perf_counter(); import dlzoo.cli, dlzoo.commands.train; "
     code += "print(time.perf_counter() - t)"
     imports = [
         float(
@@ -609,7 +609,7 @@ def render(
         "",
         *check_targets(results, targets),
         "",
-        f"Start-up: importing `dlzoo.cli` and `dlzoo.train` (torch, lightning, torchmetrics, "
+        f"Start-up: importing `dlzoo.cli` and `dlzoo.commands.train` (torch, lightning, torchmetrics, "
         f"hydra) takes {startup['import_dlzoo_train_s']:.1f} s; `python scripts/train.py "
         f"debug=fdr` (the default MLP on Fashion-MNIST: one training, validation and test "
         f"batch) takes {startup['debug_fdr_wall_s']:.1f} s wall in all (best of 2). Where "

@@ -1,6 +1,6 @@
 """Draw Nadaraya-Watson fits: ``python scripts/nadaraya_watson_figure.py <sweep dir> <out.png>``.
 
-Reads the ``experiment=nadaraya_watson`` sweep's checkpoints (rebuilt with ``dlzoo.restore``):
+Reads the ``experiment=nadaraya_watson`` sweep's checkpoints (rebuilt with ``dlzoo.config.restore``):
 left, the training data, the true curve and each estimator's fit; right, each estimator's
 attention weights (test queries x training keys) as a heatmap.
 """
@@ -16,8 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from dlzoo.config.restore import restore  # noqa: E402
 from dlzoo.data.synthetic import NWRegressionDataModule  # noqa: E402
-from dlzoo.restore import restore  # noqa: E402
 
 
 def main(sweep: Path, out: Path) -> None:

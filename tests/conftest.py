@@ -38,6 +38,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("filterwarnings", line)
 
 
+def data_dir_from_environment() -> Path | None:
+    """The datasets' folder from ``DLZOO_DATA_DIR`` (``None`` when unset or missing): tests
+    that need real data skip without it, and no test names a folder of one machine."""
+    value = os.environ.get("DLZOO_DATA_DIR")
+    return Path(value) if value and Path(value).is_dir() else None
+
+
 def write_tiny_idx_dataset(
     root: Path, folder: str = "FashionMNIST", n_train: int = 120, n_test: int = 40, seed: int = 0
 ) -> Path:

@@ -41,7 +41,7 @@ class InterruptAtStep(Callback):
         self.step = step
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        from dlzoo.reliability.guards import TrainingGuard
+        from dlzoo.callbacks.training_guard import TrainingGuard
 
         if trainer.global_step == self.step:
             for callback in trainer.callbacks:

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from conftest import QUIET, compose_config
-from dlzoo.checkpoints import load_checkpoint
-from dlzoo.evaluate import evaluate
-from dlzoo.train import train
+from dlzoo.commands.evaluate import evaluate
+from dlzoo.commands.train import train
+from dlzoo.config.checkpoints import load_checkpoint
 
 DATA_DIR = os.environ.get("DLZOO_DATA_DIR", "")
 pytestmark = [

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from conftest import QUIET, compose_config
+from dlzoo.commands.train import train
 from dlzoo.errors import DlzooError
-from dlzoo.train import train
 
 IRIS = ["model=mlp", "data=iris", "trainer.max_epochs=2", *QUIET]
 

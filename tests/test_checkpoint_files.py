@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
-from dlzoo.train import train
+from dlzoo.commands.train import train
 
 
 def test_last_ckpt_holds_the_last_epoch_when_the_best_was_early(
@@ -42,7 +42,7 @@ def test_no_checkpoint_callback_means_no_checkpoints(
 def test_a_run_folder_stands_for_its_best_checkpoint(tmp_path: Path) -> None:
     """eval/predict/translate/export accept ``ckpt_path=<run folder>``: the best checkpoint
     named in its metrics.json, else checkpoints/last.ckpt; a folder without one is named."""
-    from dlzoo.checkpoints import checkpoint_of
+    from dlzoo.config.checkpoints import checkpoint_of
     from dlzoo.errors import ConfigError
 
     run = tmp_path / "run"

@@ -11,8 +11,8 @@ import torchvision
 from omegaconf import OmegaConf
 from torch import nn
 
-from dlzoo.builders import build_network, check_input
 from dlzoo.cli import config_dir
+from dlzoo.config.builders import build_network, check_input
 from dlzoo.data.spec import ClassificationSpec
 from dlzoo.errors import ConfigError, IncompatibleError
 from dlzoo.models import CNNRNN, VGG, DenseNet, GoogLeNet, LeNet, ResNet, TorchvisionNet

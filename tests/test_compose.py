@@ -10,8 +10,8 @@ import pytest
 from omegaconf import DictConfig
 
 from dlzoo.cli import config_dir
+from dlzoo.commands.train import train
 from dlzoo.errors import IncompatibleError
-from dlzoo.train import train
 
 CONF = Path(config_dir())
 DATASETS = sorted(p.stem for p in (CONF / "data").glob("*.yaml"))

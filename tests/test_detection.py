@@ -12,14 +12,14 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from detection_data import write_coco_split
+from dlzoo.commands.predict import predict
+from dlzoo.commands.train import train
+from dlzoo.config.restore import restore
 from dlzoo.data.banana import BananaDataModule
 from dlzoo.data.coco import CocoDetectionDataModule
 from dlzoo.data.detection import DetectionBatches
 from dlzoo.data.fashion_detection import VISIBLE, FashionDetectionDataModule
 from dlzoo.errors import DataError
-from dlzoo.predict import predict
-from dlzoo.restore import restore
-from dlzoo.train import train
 from image_data import one_thread  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from conftest import compose_config, run_script
 from dlzoo.cli import config_dir
-from dlzoo.evaluate import evaluate
+from dlzoo.commands.evaluate import evaluate
 
 #: 100 training images, a global batch of 20 = 10 per process: 5 steps per epoch
 DDP = [

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
+from conftest import data_dir_from_environment
 from dlzoo.cli import config_dir
-from dlzoo.train import train
+from dlzoo.commands.train import train
 from test_tabular_csv import write_house_csv
 
 #: the recipe values each config must hold (CURRICULUM.md)
@@ -110,9 +110,9 @@ SHORT = [
 
 
 def real_data_dir() -> Path | None:
-    for candidate in (os.environ.get("DLZOO_DATA_DIR"), "/work/shared/data"):
-        if candidate and (Path(candidate) / "scikit_learn_data" / "cal_housing_py3.pkz").is_file():
-            return Path(candidate)
+    found = data_dir_from_environment()
+    if found and (found / "scikit_learn_data" / "cal_housing_py3.pkz").is_file():
+        return found
     return None
 
 

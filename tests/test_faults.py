@@ -12,10 +12,10 @@ import torch
 
 from conftest import compose_config, run_script, run_train_script, start_train_script
 from dlzoo.cli import run_reporting_errors
+from dlzoo.commands.train import train
 from dlzoo.errors import RunDirError, TrainingDiverged
 from dlzoo.reliability import checkpoint_io, preflight
 from dlzoo.reliability.checkpoint_io import AtomicCheckpointIO, atomic_torch_save
-from dlzoo.train import train
 
 TINY = [
     "data.val_size=20",
@@ -214,7 +214,7 @@ def test_a_crash_while_saving_keeps_the_previous_checkpoint(
 def test_a_checkpoint_with_non_finite_weights_is_refused() -> None:
     from types import SimpleNamespace
 
-    from dlzoo.reliability.guards import TrainingGuard
+    from dlzoo.callbacks.training_guard import TrainingGuard
 
     trainer = SimpleNamespace(
         global_step=7, current_epoch=2, optimizers=[], checkpoint_callbacks=[], loggers=[]
@@ -251,7 +251,7 @@ def test_a_deferred_loss_check_reads_losses_only_on_check_steps_and_names_the_fi
 ) -> None:
     from types import SimpleNamespace
 
-    from dlzoo.reliability.guards import TrainingGuard
+    from dlzoo.callbacks.training_guard import TrainingGuard
 
     guard = TrainingGuard("unused")
     trainer = _fake_trainer()
@@ -282,7 +282,7 @@ def test_a_deferred_loss_check_reads_losses_only_on_check_steps_and_names_the_fi
 def test_a_checkpoint_after_an_unread_nan_loss_is_refused() -> None:
     from types import SimpleNamespace
 
-    from dlzoo.reliability.guards import TrainingGuard
+    from dlzoo.callbacks.training_guard import TrainingGuard
 
     guard = TrainingGuard("unused", check_every_n_steps=50)
     trainer = _fake_trainer(global_step=6)

@@ -144,7 +144,7 @@ def test_augment_config_errors_and_off():
 
 def test_augmentation_only_in_training(make_cfg, tmp_path: Path):
     """transform_batch augments while the trainer trains, and never when it evaluates."""
-    from dlzoo.builders import build_datamodule
+    from dlzoo.config.builders import build_datamodule
 
     cfg = make_cfg("data.val_size=20", "data.augment.hflip=1.0", "data.mean=null", "data.std=null")
     dm = build_datamodule(cfg.data)
@@ -163,7 +163,7 @@ def test_augmentation_only_in_training(make_cfg, tmp_path: Path):
 
 
 def test_image_folder_trains_through_train(make_cfg, tmp_path: Path):
-    from dlzoo.train import train
+    from dlzoo.commands.train import train
 
     write_png_folder(tmp_path / "imgs", per_class=6)
     cfg = make_cfg(

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from conftest import QUIET, compose_config, start_train_script, wait_for_marker
-from dlzoo.train import train
+from dlzoo.commands.train import train
 
 #: where to kill: (hook, epoch, batch). Default callbacks checkpoint at each epoch's end,
 #: so every resume starts from the newest last.ckpt and replays what was lost.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,22 +10,28 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import QUIET, compose_config, run_script
-from dlzoo.builders import build_datamodule, build_task
-from dlzoo.checkpoints import load_checkpoint
+from conftest import QUIET, compose_config, data_dir_from_environment, run_script
+from dlzoo.commands.predict import predict
+from dlzoo.commands.train import train
+from dlzoo.config.builders import build_datamodule, build_task
+from dlzoo.config.checkpoints import load_checkpoint
 from dlzoo.data.batches import SequenceBatches
 from dlzoo.data.spec import TokenStreamSpec
 from dlzoo.data.text import TIME_MACHINE_SHA1, TextFileDataModule, TimeMachineDataModule, sha1_of
 from dlzoo.data.vocab import UNK, Vocab, preprocess, tokenize
 from dlzoo.errors import ConfigError, DataError, IncompatibleError
-from dlzoo.generation import generate
+from dlzoo.inference.generation import generate
 from dlzoo.models.rnn import RNNLM, ScratchRNN
 from dlzoo.models.transformer import TransformerLM
-from dlzoo.predict_text import generate_text
 from dlzoo.tasks.language_model import LanguageModelTask
-from dlzoo.train import train
 
-REAL_DATA = Path(os.environ.get("DLZOO_DATA_DIR", "/work/shared/data"))
+
+def generate_text(cfg):
+    """The text predict.py prints for a language-model checkpoint."""
+    return predict(cfg)[0]["continuation"]
+
+
+REAL_DATA = data_dir_from_environment() or Path("DLZOO_DATA_DIR is not set")
 SENTENCES = (
     "The Time Traveller (for so it will be convenient to speak of him) was expounding a "
     "recondite matter to us. His grey eyes shone and twinkled, and his usually pale face "
@@ -413,8 +418,8 @@ def test_a_language_model_exports(
     """Token ids in, next-token logits out (the GRU's one_hot needs integer inputs)."""
     from omegaconf import OmegaConf
 
-    from dlzoo.export import export
-    from dlzoo.restore import restore
+    from dlzoo.commands.export import export
+    from dlzoo.config.restore import restore
 
     ckpt = trained_checkpoint[0]
     cfg = OmegaConf.create(

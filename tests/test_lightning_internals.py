@@ -7,7 +7,6 @@ instead of degrading a run into a logged warning.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import lightning as L
@@ -100,22 +99,6 @@ def test_bare_optimizer_step_counts_global_steps() -> None:
 def test_lists_come_from_lightning() -> None:
     assert {"32-true", "bf16-mixed", "16-mixed", "auto"} <= set(internals.PRECISIONS)
     assert {"auto", "cpu", "gpu", "cuda"} <= set(internals.ACCELERATORS)
-
-
-def test_no_private_lightning_api_elsewhere() -> None:
-    """Private attribute access on Lightning/torchmetrics objects lives in one module."""
-    private = re.compile(
-        r"_logger_connector|fit_loop\._|\._results\b|_ResultMetric|\._update_count|_reductions\b"
-        r"|\._computed\b|_get_file_writer|_on_before_step|_on_after_step|_combined_loader"
-    )
-    offenders = [
-        f"{path.relative_to(SRC)}:{n}: {line.strip()}"
-        for path in SRC.rglob("*.py")
-        if path.name != "lightning_internals.py"
-        for n, line in enumerate(path.read_text().splitlines(), 1)
-        if private.search(line) and not line.lstrip().startswith("#")
-    ]
-    assert not offenders, "\n".join(offenders)
 
 
 def test_the_checkpoint_callbacks_private_members_exist(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 
 from conftest import QUIET, compose_config
+from dlzoo.commands.train import train
 from dlzoo.models.nadaraya_watson import NadarayaWatson
-from dlzoo.train import train
 
 
 def test_leave_one_out_while_training_only() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_script
 from dlzoo.data.images import _missing_message
-from dlzoo.dataset_sources import DEBIAN_PACKAGES, KNOWN_DEBIAN_PACKAGES, describe_error
+from dlzoo.data.sources import DEBIAN_PACKAGES, KNOWN_DEBIAN_PACKAGES, describe_error
 
 FOLDERS = ("FashionMNIST", "MNIST", "KMNIST")
 

@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from conftest import compose_config, run_script, write_tiny_idx_dataset
+from dlzoo.commands.export import export
+from dlzoo.commands.predict import predict
+from dlzoo.commands.train import train
+from dlzoo.config.restore import restore
 from dlzoo.data.idx import read_idx
 from dlzoo.errors import ConfigError
-from dlzoo.export import export
-from dlzoo.predict import predict
-from dlzoo.restore import restore
-from dlzoo.train import train
 from image_data import one_thread  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")

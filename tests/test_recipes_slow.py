@@ -1,6 +1,6 @@
 """Real-data checks of the recipes' reference results (slow: ``pytest -m slow``).
 
-They need the dataset mirror: set ``DLZOO_DATA_DIR`` (e.g. /work/shared/data).
+They need the datasets: set ``DLZOO_DATA_DIR`` to the folder holding them.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from conftest import QUIET, compose_config
-from dlzoo.checkpoints import load_checkpoint
-from dlzoo.train import train
+from dlzoo.commands.train import train
+from dlzoo.config.checkpoints import load_checkpoint
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from conftest import compose_config, start_train_script, wait_for_marker
+from dlzoo.commands.train import train
 from dlzoo.data.batches import InMemoryBatches
-from dlzoo.train import train
 
 #: 100 training images in batches of 10: 10 steps per epoch, 3 epochs, a checkpoint every
 #: 3 steps. Dropout makes the RNG state matter; one-cycle makes the scheduler state matter.

@@ -10,8 +10,8 @@ import pytest
 from omegaconf import DictConfig
 
 from conftest import QUIET, compose_config, run_script, start_train_script
+from dlzoo.commands.train import train
 from dlzoo.errors import ConfigError, DataError
-from dlzoo.train import train
 
 IRIS = ["model=mlp", "data=iris", "trainer.max_epochs=3", *QUIET]
 

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from conftest import compose_config
-from dlzoo.checkpoints import load_checkpoint
+from dlzoo.commands.evaluate import evaluate
+from dlzoo.commands.train import train
+from dlzoo.config.checkpoints import load_checkpoint
 from dlzoo.errors import ConfigError
-from dlzoo.evaluate import evaluate
-from dlzoo.train import train
 
 TINY = [
     "data.val_size=20",

@@ -11,10 +11,22 @@ import torch
 from omegaconf import OmegaConf
 
 from conftest import run_script
+from dlzoo.commands.predict import predict
 from dlzoo.errors import ConfigError
-from dlzoo.predict_text import generate_text
-from dlzoo.sampling import Sampling, banned_by_ngrams, check_known_keys, filter_logits, next_token
+from dlzoo.inference.sampling import (
+    Sampling,
+    banned_by_ngrams,
+    check_known_keys,
+    filter_logits,
+    next_token,
+)
 from test_language_model import text_dir, trained_checkpoint  # noqa: F401  (fixtures)
+
+
+def generate_text(cfg):
+    """The text predict.py prints for a language-model checkpoint."""
+    return predict(cfg)[0]["continuation"]
+
 
 LOGITS = torch.tensor([4.0, 3.0, 2.0, 1.0, 0.0])
 

@@ -20,8 +20,8 @@ from dlzoo.data.translation import (
     preprocess_nmt,
     read_gettext_pairs,
 )
-from dlzoo.decoding import beam_search, greedy_decode, sentence_bleu
 from dlzoo.errors import ConfigError, DataError
+from dlzoo.inference.decoding import beam_search, greedy_decode, sentence_bleu
 from dlzoo.models.attention import (
     AdditiveAttention,
     DotProductAttention,

@@ -11,11 +11,17 @@ import torch
 from omegaconf import OmegaConf
 
 from conftest import QUIET, compose_config
-from dlzoo.builders import build_datamodule, build_task
+from dlzoo.commands.predict import predict
+from dlzoo.commands.train import train
+from dlzoo.config.builders import build_datamodule, build_task
 from dlzoo.errors import ConfigError, DataError, IncompatibleError
 from dlzoo.figures.attention import attention_figure, close
-from dlzoo.train import train
-from dlzoo.translate import translate
+
+
+def translate(cfg):
+    """The translation lines predict.py prints for a translation checkpoint."""
+    return [r["translation"] for r in predict(cfg)]
+
 
 TINY = [
     "data=reverse_digits",
@@ -161,7 +167,7 @@ def test_a_sentence_longer_than_num_steps_is_cut_with_a_warning(
 ) -> None:
     ckpt = next((trained / "checkpoints").glob("epoch_*.ckpt"))
     long = " ".join(["1"] * 30)
-    with caplog.at_level("WARNING", logger="dlzoo.translate"):
+    with caplog.at_level("WARNING", logger="dlzoo.commands.translate"):
         translate(OmegaConf.create({"ckpt_path": str(ckpt), "text": long, "beam_size": 1}))
     assert "has 30 words: only its first" in caplog.text
 

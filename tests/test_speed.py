@@ -11,9 +11,9 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
-from dlzoo.builders import build_datamodule
+from dlzoo.commands.train import train
+from dlzoo.config.builders import build_datamodule
 from dlzoo.errors import ConfigError
-from dlzoo.train import train
 
 #: 100 training images in batches of 8: 13 steps per epoch, the last one of 4 images
 TINY = [
@@ -151,7 +151,7 @@ def test_training_metrics_skip_the_per_step_label_check(monkeypatch: pytest.Monk
 def test_data_on_device_reaches_the_datamodule(
     value: str, expected: object, make_cfg: Callable[..., DictConfig]
 ) -> None:
-    from dlzoo.builders import build_task, configure_speed
+    from dlzoo.config.builders import build_task, configure_speed
 
     cfg = make_cfg(*TINY, f"speed.data_on_device={value}")
     datamodule = build_datamodule(cfg.data)
@@ -177,7 +177,7 @@ def test_precision_auto_is_bf16_mixed_only_on_a_gpu_with_bfloat16(
     expected: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from dlzoo.builders import resolve_precision
+    from dlzoo.config.builders import resolve_precision
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
@@ -210,7 +210,7 @@ def test_the_saved_config_records_the_precision_chosen(
 def test_channels_last_defaults_to_the_model_configs_choice(
     overrides: list[str], expected: bool, make_cfg: Callable[..., DictConfig]
 ) -> None:
-    from dlzoo.builders import build_task
+    from dlzoo.config.builders import build_task
 
     cfg = make_cfg(*overrides)
     assert cfg.channels_last is expected

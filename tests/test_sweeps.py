@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import QUIET, run_script
-from dlzoo.sweeps.history import read_history
+from dlzoo.records.history import read_history
 from dlzoo.sweeps.jobs import failure_reason
 from dlzoo.sweeps.resolvers import direction, run_name
 from dlzoo.sweeps.summary import summarize

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
+from dlzoo.commands.train import train
 from dlzoo.data.csv_table import CsvTableDataModule, TablePreprocessor
 from dlzoo.errors import ConfigError, DataError
-from dlzoo.train import train
 
 
 def write_house_csv(path: Path, n: int = 120, seed: int = 0) -> Path:

@@ -9,12 +9,12 @@ import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
+from dlzoo.commands.train import train
 from dlzoo.data.spec import ClassificationSpec, RegressionSpec, TokenStreamSpec
 from dlzoo.errors import ConfigError, IncompatibleError
 from dlzoo.tasks import choose_task, register, task_class, task_names
 from dlzoo.tasks.base import StepOutput
 from dlzoo.tasks.regression import RegressionTask
-from dlzoo.train import train
 
 
 def test_the_built_in_tasks_are_registered() -> None:

@@ -12,9 +12,9 @@ from omegaconf import DictConfig
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import compose_config
+from dlzoo.commands.evaluate import evaluate
+from dlzoo.commands.train import train
 from dlzoo.errors import ConfigError
-from dlzoo.evaluate import evaluate
-from dlzoo.train import train
 
 SHORT = ["model=mlp", "model.net.hidden_sizes=[32]", "trainer.max_epochs=2"]
 
@@ -209,7 +209,7 @@ def test_debug_overfit_fits_the_same_three_batches(make_cfg: Callable[..., DictC
 def test_trial_names_are_the_run_folders_short_names(tmp_path: Path) -> None:
     from omegaconf import OmegaConf
 
-    from dlzoo.hparams import run_name
+    from dlzoo.records.hparams import run_name
 
     def name(output_dir: Path) -> str:
         paths = {"log_dir": str(tmp_path / "logs"), "output_dir": str(output_dir)}

@@ -12,10 +12,10 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from conftest import REPO, compose_config, run_script, write_tiny_idx_dataset
-from dlzoo.builders import build_datamodule, build_task
+from dlzoo.config.builders import build_datamodule, build_task
+from dlzoo.config.validation import validate_config
 from dlzoo.data import FashionMNISTDataModule
 from dlzoo.errors import ConfigError, DataError
-from dlzoo.utils.validation import validate_config
 
 #: (overrides, a regular expression the error message must match)
 BAD_CONFIGS = [
@@ -47,7 +47,7 @@ BAD_CONFIGS = [
     ),
     (
         ["model.tasks=[multiclass,clustering]"],
-        r"model\.tasks=\['multiclass', 'clustering'\]: must be a list drawn from the registered tasks",
+        r"model\.tasks=\['multiclass', 'clustering'\]: task 'clustering' is unknown; registered tasks: ",
     ),
     # wrong types inside groups (the top-level keys' types are Hydra's, see below)
     (["optimizer.lr=fast"], r"optimizer\.lr='fast': must be a number > 0"),
@@ -124,7 +124,15 @@ def test_bad_config_is_rejected_with_a_clear_message(
 ) -> None:
     cfg = compose_config(["paths.data_dir=unused", *overrides], tmp_path)
     with pytest.raises(ConfigError, match=message):
-        validate_config(cfg)
+        checked_before_training(cfg)
+
+
+def checked_before_training(cfg) -> None:
+    """What train() checks before any data is read: the config's rules, then the
+    constructors' own checks (each rule lives where it is enforced)."""
+    validate_config(cfg)
+    datamodule = build_datamodule(cfg.data)
+    build_task(cfg, datamodule.spec)
 
 
 @pytest.mark.parametrize(
@@ -188,7 +196,7 @@ def test_hydra_rejects_typos_on_the_command_line_itself(
 def test_top_level_types_are_checked_while_hydra_composes(
     override: str, expected: str, tmp_path: Path
 ) -> None:
-    """conf/train.yaml's defaults start with the schema (dlzoo.config_schema): a wrong type
+    """conf/train.yaml's defaults start with the schema (dlzoo.config.schema): a wrong type
     never reaches dlzoo's code; Hydra's message names the override and the expected type."""
     with pytest.raises(HydraException, match=re.escape(override)) as info:
         compose_config([override], tmp_path)
@@ -313,7 +321,7 @@ def test_corrupt_gzip_idx_file_names_the_file(tmp_path: Path) -> None:
 def test_the_default_config_has_no_unused_keys(make_cfg, caplog) -> None:
     import logging
 
-    from dlzoo.utils.validation import validate_config
+    from dlzoo.config.validation import validate_config
 
     with caplog.at_level(logging.WARNING, logger="dlzoo"):
         validate_config(make_cfg())
@@ -347,7 +355,7 @@ def test_values_that_failed_after_training_started_are_caught_before(
     """These used to fail after an epoch (ZeroDivisionError) or inside scikit-learn."""
     cfg = compose_config(["paths.data_dir=unused", *overrides], tmp_path)
     with pytest.raises(ConfigError, match=message):
-        validate_config(cfg)
+        checked_before_training(cfg)
 
 
 def test_the_schema_is_found_wherever_hydra_composes(tmp_path: Path) -> None:

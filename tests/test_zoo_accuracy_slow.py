@@ -1,7 +1,7 @@
 """The book's LeNet recipe and the cnn_small CPU preset on the real Fashion-MNIST (slow:
 ~10-40 min on a 2-core CPU).
 
-Run with ``DLZOO_DATA_DIR=/work/shared/data pytest -m slow tests/test_zoo_accuracy_slow.py``.
+Run with ``DLZOO_DATA_DIR=<the folder holding the datasets> pytest -m slow tests/test_zoo_accuracy_slow.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import QUIET, compose_config
-from dlzoo.train import train
+from dlzoo.commands.train import train
 
 DATA_DIR = os.environ.get("DLZOO_DATA_DIR", "")
 

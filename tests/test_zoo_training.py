@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from dlzoo.commands.train import train
 from dlzoo.data.augment import make_augment
-from dlzoo.train import train
 from image_data import one_thread, write_tiny_cifar10  # noqa: F401  (fixture)
 from test_cnn_models import MODEL_DIR, image_model_configs
 
@@ -105,7 +105,7 @@ def test_experiment_configs_hold_the_books_settings(experiment: str, make_cfg):
 
 def test_resnet18_finetune_recipe_composes_and_builds(make_cfg):
     """The curriculum's "resnet18 with fc replaced" as an experiment config."""
-    from dlzoo.builders import build_datamodule, build_task
+    from dlzoo.config.builders import build_datamodule, build_task
 
     cfg = make_cfg("experiment=resnet18_finetune", "data.val_size=20")
     assert cfg.model.net.name == "resnet18" and cfg.model.net.weights is None

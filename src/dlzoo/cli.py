@@ -71,7 +71,7 @@ def run_reporting_errors(
     config does not declare."""
     quiet_duplicate_logs()
     quiet_console()
-    from dlzoo.dataset_sources import missing_data_dir_variable
+    from dlzoo.data.sources import missing_data_dir_variable
 
     if warning := missing_data_dir_variable():
         log.warning("%s", warning)
@@ -100,8 +100,8 @@ def fail(message: str, exit_code: int = 2) -> None:
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def train_main(cfg: DictConfig) -> float | None:
     """Train one configuration; returns the optimised metric (for sweepers)."""
+    from dlzoo.commands.train import train
     from dlzoo.sweeps.jobs import in_multirun, run_sweep_job
-    from dlzoo.train import train
 
     if in_multirun():  # a failed job is recorded and the sweep goes on
         quiet_duplicate_logs()
@@ -118,38 +118,38 @@ def train_main(cfg: DictConfig) -> float | None:
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval")
 def eval_main(cfg: DictConfig) -> None:
     """Evaluate a checkpoint on its test split."""
-    from dlzoo.evaluate import evaluate
+    from dlzoo.commands.evaluate import evaluate
 
     run_reporting_errors(evaluate, cfg, "eval")
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="predict")
 def predict_main(cfg: DictConfig) -> None:
-    """Predict image files / folders or CSV rows with a checkpoint."""
-    from dlzoo.predict import predict
+    """Predict with a checkpoint of any task: its task reads the inputs and reports."""
+    from dlzoo.commands.predict import predict
 
-    run_reporting_errors(predict, cfg, "predict")
+    run_reporting_errors(predict, cfg)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="export")
 def export_main(cfg: DictConfig) -> None:
     """Export a checkpoint's network to TorchScript or ONNX."""
-    from dlzoo.export import export
+    from dlzoo.commands.export import export
 
     run_reporting_errors(export, cfg, "export")
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="generate")
 def generate_main(cfg: DictConfig) -> None:
-    """Continue a text prefix with a trained language model."""
-    from dlzoo.predict_text import generate_text
+    """``predict_text.py``, kept for those who type it: predict.py with a language model."""
+    from dlzoo.commands.predict import predict
 
-    run_reporting_errors(generate_text, cfg, "generate")
+    run_reporting_errors(predict, cfg)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="translate")
 def translate_main(cfg: DictConfig) -> None:
-    """Translate sentences with a sequence-to-sequence checkpoint."""
-    from dlzoo.translate import translate
+    """``translate.py``, kept for those who type it: predict.py with a translation model."""
+    from dlzoo.commands.predict import predict
 
-    run_reporting_errors(translate, cfg, "translate")
+    run_reporting_errors(predict, cfg)

@@ -44,6 +44,19 @@ PRECISIONS = _precisions()
 ACCELERATORS = _accelerators()
 
 
+# -- the module's trainer ----------------------------------------------------------------
+def attached_trainer(module: L.LightningModule) -> L.Trainer | None:
+    """The trainer ``module`` is attached to, or ``None`` (``module.trainer`` raises then)."""
+    return module._trainer
+
+
+def batches_that_stepped(trainer: L.Trainer) -> int:
+    """The step the loggers use (Lightning counts training calls; they differ from optimizer
+    steps when several optimizer steps run per call)."""
+    loop = getattr(getattr(trainer, "fit_loop", None), "epoch_loop", None)
+    return int(getattr(loop, "_batches_that_stepped", trainer.global_step))
+
+
 # -- logging -----------------------------------------------------------------------------
 def should_update_logs(trainer: L.Trainer) -> bool:
     """True on the steps whose logged values the loggers write (``log_every_n_steps``)."""

@@ -57,7 +57,7 @@ class InMemoryDataModule(L.LightningDataModule):
 
     Transforms fitted on the training data (scalers, columns, vocabularies) are returned by
     :meth:`state_dict`, which Lightning saves in every checkpoint; :meth:`load_state_dict`
-    takes them back when a checkpoint is restored for prediction (``dlzoo.restore``).
+    takes them back when a checkpoint is restored for prediction (``dlzoo.config.restore``).
     """
 
     def __init__(

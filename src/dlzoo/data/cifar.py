@@ -110,7 +110,7 @@ class CIFAR10DataModule(IdxImageDataModule):
             try:
                 tvd.CIFAR10(root=str(self.data_dir), train=True, download=True)
             except Exception as err:  # network errors come in many types
-                from dlzoo.dataset_sources import describe_error
+                from dlzoo.data.sources import describe_error
 
                 raise DataError(
                     self._missing(f"the download failed ({describe_error(err)})")

@@ -162,7 +162,7 @@ class CsvTableDataModule(InMemoryDataModule):
         check_split_fractions(test_size, val_fraction)
         self.path = Path(path)
         self.target = target
-        self.task = task
+        self.task_option = task
         self.drop_columns = list(drop_columns)
         self.categorical_columns = (
             None if categorical_columns is None else list(categorical_columns)
@@ -217,8 +217,8 @@ class CsvTableDataModule(InMemoryDataModule):
         return frame
 
     def resolved_task(self, column: pd.Series) -> str:
-        if self.task != "auto":
-            return self.task
+        if self.task_option != "auto":
+            return self.task_option
         numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
         if not numeric and self.log_target:
             raise ConfigError(

@@ -102,20 +102,24 @@ def make_canvases(
             owner[y0 : y0 + side, x0 : x0 + side][tile > VISIBLE] = len(placed)
             placed.append([int(v) for v in box])
             kept_labels.append(int(labels[pick]))
-        boxes, classes = [], []
-        for i, label in enumerate(kept_labels):
-            ys, xs = np.nonzero(owner == i)
-            if len(ys):  # fully covered items are not objects any more
-                boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
-                classes.append(label)
         images[n] = np.round(canvas * 255).astype(np.uint8)
-        targets.append(
-            {
-                "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                "labels": torch.tensor(classes, dtype=torch.long),
-            }
-        )
+        targets.append(visible_boxes(owner, kept_labels))
     return torch.from_numpy(images), targets
+
+
+def visible_boxes(owner: np.ndarray, labels: list[int]) -> Target:
+    """Boxes tight around the pixels each item still owns; fully covered items are not
+    objects any more."""
+    boxes, classes = [], []
+    for i, label in enumerate(labels):
+        ys, xs = np.nonzero(owner == i)
+        if len(ys):
+            boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+            classes.append(label)
+    return {
+        "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        "labels": torch.tensor(classes, dtype=torch.long),
+    }
 
 
 class FashionDetectionDataModule(DetectionDataModule):

@@ -74,7 +74,7 @@ def remove_empty_folders(folders: list[Path]) -> None:
 
 
 def _missing_message(folder: str, raw: Path, system_dir: Path | None, err: Exception | None) -> str:
-    from dlzoo.dataset_sources import DATA_DIR_VARIABLE, debian_package, describe_error
+    from dlzoo.data.sources import DATA_DIR_VARIABLE, debian_package, describe_error
 
     why = f"the download failed ({describe_error(err)})" if err else "downloads are off"
     package = debian_package(folder)

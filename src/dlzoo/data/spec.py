@@ -15,7 +15,8 @@ from its ``spec`` property. Families:
 - :class:`SequencePairSpec`: pairs of token sequences (translation), a vocabulary each;
   ``input_shape`` is ``(num_steps,)``.
 
-New task families (boxes, ...) add their own dataclass here.
+A new task family defines its own dataclass beside its datamodule (``data/<name>.py``, or
+in a package of its own): nothing here lists the families.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class TaskData(Protocol):
     """What a task needs from any ``LightningDataModule`` (streaming, padded or ragged ones
     included): its spec, and the transforms fitted on training data as plain values.
 
-    ``state_dict`` is saved in every checkpoint by Lightning; :func:`dlzoo.restore.restore`
+    ``state_dict`` is saved in every checkpoint by Lightning; :func:`dlzoo.config.restore.restore`
     feeds it back with ``load_state_dict``, so prediction applies the training run's scalers,
     columns, vocabularies and normalisation without reading the training data again.
     """

@@ -220,15 +220,7 @@ class SequencePairDataModule(InMemoryDataModule):
                 f"after the length filters (max_src_words={self.max_src_words}, "
                 f"max_tgt_words={self.max_tgt_words})"
             )
-        splits: dict[str, list[tuple[list[str], list[str]]]] = {s: [] for s in SPLITS}
-        for s, t in pairs:
-            share = (_order_key(" ".join(s)) % 100_000) / 100_000  # by the source alone
-            if share < self.test_fraction:
-                splits["test"].append((s, t))
-            elif share < self.test_fraction + self.val_fraction:
-                splits["val"].append((s, t))
-            else:
-                splits["train"].append((s, t))
+        splits = self._split_by_source(pairs)
         empty = [name for name in SPLITS if not splits[name]]
         if empty:
             sizes = ", ".join(f"{k} {len(v)}" for k, v in splits.items())
@@ -241,6 +233,21 @@ class SequencePairDataModule(InMemoryDataModule):
         self.split_pairs = splits
         self.source_info["pairs_used"] = len(pairs)
         self.source_info["split_sizes"] = {k: len(v) for k, v in splits.items()}
+        return splits
+
+    def _split_by_source(
+        self, pairs: list[tuple[list[str], list[str]]]
+    ) -> dict[str, list[tuple[list[str], list[str]]]]:
+        """Test, validation and training pairs by a hash of the source sentence alone."""
+        splits: dict[str, list[tuple[list[str], list[str]]]] = {s: [] for s in SPLITS}
+        for s, t in pairs:
+            share = (_order_key(" ".join(s)) % 100_000) / 100_000
+            if share < self.test_fraction:
+                splits["test"].append((s, t))
+            elif share < self.test_fraction + self.val_fraction:
+                splits["val"].append((s, t))
+            else:
+                splits["train"].append((s, t))
         return splits
 
     @property

@@ -1,6 +1,2 @@
-"""Figures logged during training (image predictions, confusion matrices)."""
-
-from dlzoo.figures.detection_figures import DetectionFigures
-from dlzoo.figures.image_predictions import ImagePredictionFigures
-
-__all__ = ["DetectionFigures", "ImagePredictionFigures"]
+"""Drawing: boxes, attention heatmaps, image grids and confusion matrices (the callbacks that
+log them during training live in :mod:`dlzoo.callbacks`)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from dlzoo.checkpoints import load_checkpoint
+from dlzoo.config.checkpoints import load_checkpoint
 from dlzoo.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,16 @@ RESUMABLE_STATUSES = ("running", "interrupted", "failed")
 
 @dataclass
 class ResumePlan:
-    """Where training starts from: ``checkpoint`` (``None``: from scratch) and the step it
-    saved, and the run folder that gets the logs (switched when resuming another folder)."""
+    """Where training starts from, decided once before anything is built: ``checkpoint``
+    (``None``: from scratch) and the step it saved, the run folder that gets the logs
+    (switched when resuming another folder), where ``last.ckpt`` goes, and the command that
+    continues the run."""
 
     checkpoint: str | None = None
     step: int = 0
     run_dir: str | None = None
+    checkpoint_dir: Path | None = None
+    resume_hint: str = ""
 
 
 def checkpoint_dir(cfg: DictConfig) -> Path:
@@ -119,6 +123,17 @@ def _switch_run_dir(cfg: DictConfig, new_dir: Path) -> None:
 
 
 def plan_resume(cfg: DictConfig) -> ResumePlan:
+    """Decide where training starts (:func:`_starting_point`), check that a continued
+    checkpoint holds this model and dataset, and name the folders and the resume command."""
+    plan = _starting_point(cfg)
+    if plan.checkpoint:
+        check_resume_matches(cfg, plan.checkpoint)
+    plan.checkpoint_dir = checkpoint_dir(cfg)
+    plan.resume_hint = resume_command(cfg.paths.output_dir)
+    return plan
+
+
+def _starting_point(cfg: DictConfig) -> ResumePlan:
     """Decide where training starts; may switch ``cfg.paths.output_dir`` to the run resumed.
 
     * ``ckpt_path=<file>``: continue from that checkpoint, logging into this run's folder.
@@ -245,7 +260,7 @@ def _flat(node: Any, prefix: str) -> dict[str, Any]:
 def check_resume_matches(cfg: DictConfig, checkpoint: str, trust: bool = False) -> None:
     """A resumed run must build the network its checkpoint holds: the model settings and
     the dataset may not change (the training length, optimizer or logging may)."""
-    from dlzoo.checkpoints import CONFIG_KEY
+    from dlzoo.config.checkpoints import CONFIG_KEY
 
     saved = load_checkpoint(checkpoint, trust=bool(cfg.get("trust_checkpoint", trust)), mmap=True)
     before = saved.get(CONFIG_KEY)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dlzoo.errors import DlzooError
-from dlzoo.utils.records import METRICS_FILE, write_metrics
+from dlzoo.records.metrics_file import METRICS_FILE, write_metrics
 
 KEPT_FILES = (METRICS_FILE, "config.yaml")
 

@@ -14,8 +14,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from dlzoo.errors import ConfigError, DlzooError, TrainingInterrupted
+from dlzoo.records.metrics_file import write_metrics
 from dlzoo.sweeps.trial_reporting import TrialPruned
-from dlzoo.utils.records import write_metrics
 
 log = logging.getLogger("dlzoo")
 

@@ -106,9 +106,9 @@ class OptunaSearch:
             # with heartbeats recorded here is what lets a relaunch find a dead worker's trial
             warnings.filterwarnings("ignore", message=".*[Hh]eartbeat.*")
             warnings.filterwarnings("ignore", message=".*fail_stale_trials.*")
-            return self._run()
+            return self._search_loop()
 
-    def _run(self) -> list[Any]:
+    def _search_loop(self) -> list[Any]:
         from optuna.storages import fail_stale_trials
 
         while True:
@@ -230,8 +230,8 @@ class OptunaSearch:
         and re-queued."""
         from optuna.trial import TrialState
 
+        from dlzoo.records.metrics_file import read_metrics
         from dlzoo.sweeps.jobs import objective
-        from dlzoo.utils.records import read_metrics
 
         trial = prepared.trial
         frozen = self.study.get_trials(deepcopy=False)

@@ -22,9 +22,9 @@ from typing import Any
 import yaml
 
 from dlzoo.errors import ConfigError
-from dlzoo.sweeps.history import read_history
+from dlzoo.records.history import read_history
+from dlzoo.records.metrics_file import METRICS_FILE
 from dlzoo.sweeps.resolvers import metric_mode
-from dlzoo.utils.records import METRICS_FILE
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
@@ -262,6 +262,33 @@ def _bars(ax: Any, runs: list[Run], key: str, name: str) -> None:
     ax.set_title(name)
 
 
+def _curves(ax: Any, runs: list[Run], key: str, name: str) -> None:
+    """One line per run of ``key`` over the epochs (dashed for runs that did not complete);
+    a log scale for losses."""
+    for run in runs:
+        points = [(row["epoch"], row[key]) for row in run.history if row.get(key) is not None]
+        if not points:
+            continue
+        xs, ys = zip(*points, strict=True)
+        failed = run.status != "completed"
+        ax.plot(
+            xs,
+            ys,
+            marker="o" if len(xs) < 30 else None,
+            markersize=3,
+            linestyle="--" if failed else "-",
+            label=run.label + (f" ({run.status})" if failed else ""),
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(name)
+    if key.endswith(("loss_epoch", "mse", "loss")) and all(
+        row.get(key) is None or row[key] > 0 for r in runs for row in r.history
+    ):
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.set_title(name)
+
+
 def plot_curves(runs: list[Run], path: Path, title: str = "") -> Path | None:
     """Validation metric and training loss per epoch, one line per run, the legend beside the
     plots; when every run has a single epoch, a bar chart of the final values instead."""
@@ -283,28 +310,7 @@ def plot_curves(runs: list[Run], path: Path, title: str = "") -> Path | None:
         if one_epoch:
             _bars(ax, with_history, key, name)
             continue
-        for run in with_history:
-            points = [(row["epoch"], row[key]) for row in run.history if row.get(key) is not None]
-            if not points:
-                continue
-            xs, ys = zip(*points, strict=True)
-            failed = run.status != "completed"
-            ax.plot(
-                xs,
-                ys,
-                marker="o" if len(xs) < 30 else None,
-                markersize=3,
-                linestyle="--" if failed else "-",
-                label=run.label + (f" ({run.status})" if failed else ""),
-            )
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(name)
-        if key.endswith(("loss_epoch", "mse", "loss")) and all(
-            row.get(key) is None or row[key] > 0 for r in with_history for row in r.history
-        ):
-            ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-        ax.set_title(name)
+        _curves(ax, with_history, key, name)
     extra = []
     if not one_epoch:
         handles, labels = axes[0][0].get_legend_handles_labels()

@@ -22,6 +22,8 @@ from torchmetrics import MeanMetric, MetricCollection
 
 from dlzoo import lightning_internals as internals
 from dlzoo.data.spec import DataSpec
+from dlzoo.inference.labels import LabelPredictor
+from dlzoo.inference.predictor import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +80,8 @@ class Task(L.LightningModule):
     fitting_models: ClassVar[str] = ""
     #: whether ``speed.steps_per_call > 1`` can cut this task's batches into steps
     supports_steps_per_call: ClassVar[bool] = False
-    #: what ``scripts/predict.py`` gives for an image: ``labels`` (top-k classes or values)
-    #: or ``boxes`` (drawn and listed by :mod:`dlzoo.predict_boxes`)
-    prediction_kind: ClassVar[str] = "labels"
+    #: how ``scripts/predict.py`` reads this task's inputs and reports its predictions
+    predictor: ClassVar[type[Predictor]] = LabelPredictor
 
     #: feed image batches in channels-last memory format (``channels_last``)
     channels_last: bool = False
@@ -158,11 +159,42 @@ class Task(L.LightningModule):
         return torch.zeros(batch_size, *self.spec.input_shape)
 
     def exportable_net(self) -> nn.Module:
-        """The network as an exported file should run it: inputs in, outputs out."""
+        """The network as an exported file should run it: inputs in, outputs out. A task
+        whose networks cannot be exported raises a :class:`ConfigError` saying why."""
         return self.net
 
     #: input dimensions an exported file leaves free (ONNX ``dynamic_axes``)
     export_free_dims: ClassVar[dict[int, str]] = {0: "batch"}
+    #: the names of the exported file's outputs, in the network's order
+    export_output_names: ClassVar[tuple[str, ...]] = ("output",)
+
+    def export_outputs(self) -> Any:
+        """What the exported file's outputs are and how to read them (the sidecar's
+        ``outputs``)."""
+        return "logits, one per class_names entry"
+
+    def export_info(self, datamodule: Any) -> dict[str, Any]:
+        """The exported file's JSON sidecar: its inputs and outputs, and what a user must do
+        to raw inputs (the constants the training run fitted, scalers, vocabularies)."""
+        assert self.spec is not None
+        info: dict[str, Any] = {
+            "input_shape": list(self.spec.input_shape),
+            "task": self.task,
+            "class_names": list(self.class_names),
+            "output_names": list(self.export_output_names),
+            "outputs": self.export_outputs(),
+        }
+        if self.spec.is_image:
+            info.update(
+                resize=getattr(datamodule, "resize", None),
+                mean=getattr(datamodule, "mean", None),
+                std=getattr(datamodule, "std", None),
+                pixels="float in [0, 1] (uint8 / 255), then resize, then (x - mean) / std",
+            )
+        fitted = datamodule.state_dict()
+        if fitted:
+            info["fitted_preprocessing"] = fitted
+        return info
 
     # -- Lightning hooks -------------------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
@@ -226,7 +258,8 @@ class Task(L.LightningModule):
             self.log("train/loss_epoch", self.train_loss_mean, on_step=False, on_epoch=True)
             if self.train_metrics_enabled:
                 self.log_metrics(self.train_metrics, "train")
-        if self._trainer is not None and internals.should_update_logs(self._trainer):
+        trainer = internals.attached_trainer(self)
+        if trainer is not None and internals.should_update_logs(trainer):
             self.log("train/loss_step", out.loss, on_step=True, on_epoch=False, prog_bar=True)
 
     def on_fit_start(self) -> None:

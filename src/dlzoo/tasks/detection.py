@@ -21,7 +21,9 @@ from torchmetrics import MetricCollection
 from torchmetrics.detection import MeanAveragePrecision
 
 from dlzoo.data.spec import DataSpec, DetectionSpec
-from dlzoo.models.anchors import multibox_target
+from dlzoo.errors import ConfigError
+from dlzoo.inference.boxes import BoxPredictor
+from dlzoo.models.anchors import CENTER_SCALE, SIZE_SCALE, multibox_target
 from dlzoo.tasks.base import StepOutput, Task
 from dlzoo.tasks.registry import register
 
@@ -59,7 +61,8 @@ class DetectionTask(Task):
     monitor = "val/map_50"
     monitor_mode = "max"
     fitting_models = "ssd_tiny or torchvision_detection"
-    prediction_kind = "boxes"
+    predictor = BoxPredictor
+    export_output_names = ("anchors", "class_scores", "box_offsets")
 
     @classmethod
     def num_outputs(cls, spec: DataSpec) -> int:
@@ -131,6 +134,40 @@ class DetectionTask(Task):
     ) -> Targets:
         """Per image ``boxes`` (pixels of ``images``), ``scores`` and ``labels``."""
         return self.net.detect(images, score_threshold=score_threshold, nms_iou=nms_iou)
+
+    # -- export ------------------------------------------------------------------------------
+    def exportable_net(self) -> torch.nn.Module:
+        if getattr(self.net, "loss_from_model", False):
+            raise ConfigError(
+                "export of torchvision's detectors is not supported (their forward pass "
+                "returns Python lists of dicts); the checkpoint itself works with "
+                "scripts/predict.py and scripts/eval.py"
+            )
+        return self.net
+
+    def export_outputs(self) -> dict[str, str]:
+        return {
+            "anchors": "(1, A, 4) anchor boxes x1, y1, x2, y2 as fractions of the canvas",
+            "class_scores": "(N, A, C + 1) logits per anchor; index 0 is background, "
+            "index i + 1 is class_names[i]",
+            "box_offsets": "(N, A * 4) offsets of each anchor's box: centre shift x, y "
+            f"(times {CENTER_SCALE:g} / anchor width, height) and log size ratio w, h "
+            f"(times {SIZE_SCALE:g})",
+            "decoding": "softmax over class_scores; per anchor the best non-background class "
+            "and its probability; boxes = anchors moved by the inverted offsets, times the "
+            "canvas size in pixels; drop scores below a threshold (predict.py: 0.3); "
+            "non-maximum suppression per class at IoU 0.5",
+        }
+
+    def export_info(self, datamodule: Any) -> dict[str, Any]:
+        info = super().export_info(datamodule)
+        info["canvas"] = list(getattr(datamodule, "image_size", ()))
+        info["resize"] = (
+            f"{getattr(datamodule, 'resize_mode', 'letterbox')}: scale the image to fit the "
+            "canvas keeping its aspect ratio, pad right and bottom with black; divide the "
+            "decoded boxes by the same scale to get the image's own pixels"
+        )
+        return info
 
     def readable(self, outputs: Any, k: int = 3) -> list[Any]:
         """Per image, ``(class, score, x1, y1, x2, y2)`` rows."""

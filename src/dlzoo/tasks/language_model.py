@@ -14,7 +14,8 @@ from torchmetrics import Metric, MetricCollection
 
 from dlzoo.data.spec import DataSpec, TokenStreamSpec
 from dlzoo.data.vocab import Vocab
-from dlzoo.generation import generate
+from dlzoo.inference.continuation import TextContinuation
+from dlzoo.inference.generation import generate
 from dlzoo.models.rnn import State, detach_state
 from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
@@ -115,6 +116,10 @@ class LanguageModelTask(Task):
         return LogitsOnly(self.net)
 
     export_free_dims = {0: "batch", 1: "steps"}
+    predictor = TextContinuation
+
+    def export_outputs(self) -> str:
+        return "logits (batch, steps, vocabulary), one per class_names entry (the tokens)"
 
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
         x = batch[0] if isinstance(batch, list | tuple) else batch

@@ -51,8 +51,11 @@ def choose_task(model_cfg: Any, spec: DataSpec, data_name: str) -> type[Task]:
     """The task a model trains on this data, or a clear error if it cannot."""
     model_name = model_cfg.get("name", "?")
     allowed = list(model_cfg.get("tasks") or DEFAULT_TASKS)
-    for name in allowed:
-        task_class(name)  # an unknown name in a model config is an error, not a skip
+    for name in allowed:  # an unknown name in a model config is an error, not a skip
+        try:
+            task_class(name)
+        except ConfigError as err:
+            raise ConfigError(f"model.tasks={allowed}: {err}") from None
     wanted = model_cfg.get("task")
     if wanted is not None and wanted not in allowed:
         raise ConfigError(f"model.task={wanted!r}: model={model_name} supports {allowed}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
@@ -60,6 +62,14 @@ class RegressionTask(Task):
 
     def predict_outputs(self, outputs: Tensor) -> Tensor:
         return self.in_target_units(outputs)
+
+    def export_outputs(self) -> str:
+        return "values: multiply by target_std and add target_mean"
+
+    def export_info(self, datamodule: Any) -> dict[str, Any]:
+        info = super().export_info(datamodule)
+        info["target_mean"], info["target_std"] = self._scale()
+        return info
 
     def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
         """R² of predicting the training targets' mean for every test example (0 or a bit

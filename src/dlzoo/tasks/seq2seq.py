@@ -16,15 +16,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger
-from torch import Tensor
+from torch import Tensor, nn
 from torchmetrics import Metric, MetricCollection
 from torchmetrics.functional.text import bleu_score
 
+from dlzoo import lightning_internals as internals
 from dlzoo.data.spec import DataSpec, SequencePairSpec
 from dlzoo.data.translation import BOS, EOS, PAD, detokenize
-from dlzoo.decoding import Decoded, beam_search, greedy_decode, sentence_bleu
 from dlzoo.errors import ConfigError
 from dlzoo.figures.attention import attention_figure, close
+from dlzoo.inference.decoding import Decoded, beam_search, greedy_decode, sentence_bleu
+from dlzoo.inference.translation import Translator
 from dlzoo.tasks.base import StepOutput, Task
 from dlzoo.tasks.registry import register
 
@@ -185,6 +187,17 @@ class Seq2SeqTask(Task):
         )
         return StepOutput(loss, logits.detach(), tgt, src.shape[0])
 
+    # -- using a trained model -------------------------------------------------------------
+    predictor = Translator
+
+    def exportable_net(self) -> nn.Module:
+        raise ConfigError(
+            "export of sequence-to-sequence models is not supported: a translation is a "
+            "decoding loop (greedy or beam search) around the network, not one forward pass. "
+            'Translate with scripts/predict.py ckpt_path=<checkpoint> text="..."; the '
+            "checkpoint holds the weights and both vocabularies"
+        )
+
     # -- decoding --------------------------------------------------------------------------
     def words(self, ids: list[int]) -> list[str]:
         return [self.class_names[i] for i in ids]
@@ -216,7 +229,7 @@ class Seq2SeqTask(Task):
     ) -> tuple[list[list[str]], list[list[str]]]:
         """Sources and references of rows ``start...`` of a split: the datamodule's own
         words (rare ones too, not ``<unk>``) when it has them, else the ids' words."""
-        dm = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        dm = getattr(internals.attached_trainer(self), "datamodule", None)
         pairs = getattr(dm, "split_pairs", {}).get(stage)
         if pairs and start + len(tgt) <= len(pairs):
             chosen = pairs[start : start + len(tgt)]

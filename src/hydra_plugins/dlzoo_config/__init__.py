@@ -5,6 +5,6 @@ Hydra imports every module under ``hydra_plugins`` before it composes a config, 
 the entry points, Hydra's compose API in a notebook or test, the benchmarks.
 """
 
-from dlzoo.config_schema import register_config_schema
+from dlzoo.config.schema import register_config_schema
 
 register_config_schema()

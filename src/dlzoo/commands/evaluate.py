@@ -1,0 +1,51 @@
+"""Evaluation: rebuild data and model from a checkpoint and test it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import hydra
+import lightning as L
+from omegaconf import DictConfig
+
+from dlzoo.config.builders import resolve_precision
+from dlzoo.config.restore import restore
+from dlzoo.records.metrics_file import to_float, write_metrics
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Test ``cfg.ckpt_path`` on the test split of the data it was trained on.
+
+    Only this machine's data directory replaces the training run's; every other setting
+    (data split, normalisation, model) comes from the checkpoint.
+    """
+    model = restore(
+        cfg.ckpt_path,
+        data_dir=cfg.paths.data_dir,
+        data_overrides=cfg.get("data_overrides"),
+        trust=cfg.get("trust_checkpoint", False),
+    )
+    loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    if cfg.trainer.get("precision") == "auto":
+        cfg.trainer.precision = resolve_precision(cfg.trainer)
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False)
+    results = trainer.test(model.module, datamodule=model.datamodule)
+    metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}
+    record = {
+        "status": "completed",
+        "checkpoint": str(model.checkpoint_path.resolve()),
+        "model": model.config.model.get("name"),
+        "data": model.config.data.get("name"),
+        "metrics": metrics,
+    }
+    if trainer.is_global_zero:
+        written = write_metrics(cfg.paths.output_dir, record)
+        log.info("checkpoint: %s", record["checkpoint"])
+        log.info(
+            "metrics: %s", ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if v is not None)
+        )
+        log.info("record: %s", written)
+    return record

@@ -1,0 +1,74 @@
+"""Export a trained network to TorchScript or ONNX, with a JSON sidecar of its preprocessing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from dlzoo.config.restore import restore
+from dlzoo.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
+
+
+def export(cfg: DictConfig) -> Path:
+    """Write ``cfg.ckpt_path``'s network as ``cfg.format`` to ``cfg.output`` (or next to the
+    checkpoint); returns the written path. The file takes a batch of preprocessed inputs of
+    the training input shape and returns the network's raw outputs (logits)."""
+    fmt = str(cfg.get("format", "torchscript")).lower()
+    if fmt not in FORMATS:
+        raise ConfigError(f"format={fmt!r}: choose one of {list(FORMATS)}")
+    model = restore(
+        cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
+    )
+    out = Path(cfg.output) if cfg.get("output") else model.checkpoint_path.with_suffix(FORMATS[fmt])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    info = model.module.export_info(model.datamodule)  # says plainly what is not supported
+    net = model.module.exportable_net().eval()
+    example = model.module.example_input()
+    if fmt == "torchscript":
+        with torch.no_grad():
+            scripted = torch.jit.trace(net, example)
+        scripted.save(str(out))
+    else:
+        free = dict(model.module.export_free_dims)
+        names = model.module.export_output_names
+        export_onnx(net, example, out, int(cfg.get("opset", 17)), free, names)
+    sidecar = out.with_suffix(out.suffix + ".json")
+    sidecar.write_text(json.dumps(info, indent=2))
+    log.info("exported %s to %s (preprocessing in %s)", fmt, out, sidecar)
+    print(out)
+    return out
+
+
+def export_onnx(
+    net: torch.nn.Module,
+    example: torch.Tensor,
+    out: Path,
+    opset: int,
+    free_dims: dict[int, str] | None = None,
+    output_names: tuple[str, ...] = ("output",),
+) -> None:
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "format=onnx needs the onnx package: pip install 'dlzoo[export]'"
+        ) from None
+    with torch.no_grad():
+        torch.onnx.export(
+            net,
+            (example,),
+            str(out),
+            input_names=["input"],
+            output_names=list(output_names),
+            dynamic_axes={name: free_dims or {0: "batch"} for name in ("input", *output_names)},
+            opset_version=opset,
+            dynamo=False,
+        )

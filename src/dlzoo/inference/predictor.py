@@ -1,0 +1,83 @@
+"""What a task's checkpoint does for ``scripts/predict.py``: which inputs it reads, what it
+prints and what it writes. Each task type names its :class:`Predictor` (``Task.predictor``),
+so the command asks the checkpoint's task and never compares task names."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from omegaconf import DictConfig, ListConfig
+
+from dlzoo.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dlzoo.config.restore import Restored
+
+#: keys of ``conf/predict.yaml`` that every predictor shares
+COMMON_KEYS = frozenset(
+    {
+        "ckpt_path",
+        "trust_checkpoint",
+        "inputs",
+        "text",
+        "output",
+        "output_dir",
+        "allow_changed_data",
+    }
+)
+#: keys Hydra and the entry point add to every config
+FRAME_KEYS = frozenset({"paths", "hydra", "task_name", "defaults"})
+
+
+class Predictor:
+    """Reads a user's inputs, predicts, prints a line per input and writes files.
+
+    Subclasses set :attr:`options` (their own keys of ``conf/predict.yaml`` with defaults;
+    ``null`` on the command line means the default) and :attr:`takes` (the inputs, in words),
+    and implement :meth:`run`.
+    """
+
+    options: ClassVar[Mapping[str, Any]] = {}
+    takes: ClassVar[str] = "inputs=<file>"
+
+    def __init__(self, model: Restored, settings: Mapping[str, Any]) -> None:
+        self.model = model
+        self.settings = dict(settings)
+
+    @classmethod
+    def settings_from(cls, cfg: DictConfig) -> dict[str, Any]:
+        """This predictor's options from the command line; an option of another kind of
+        model (``beam_size`` for a classifier) is an error naming the ones that apply."""
+        given = {str(k): cfg.get(k) for k in cfg if k not in COMMON_KEYS | FRAME_KEYS}
+        wrong = sorted(k for k, v in given.items() if v is not None and k not in cls.options)
+        if wrong:
+            allowed = sorted(COMMON_KEYS | set(cls.options))
+            close = difflib.get_close_matches(wrong[0], allowed, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"{wrong[0]}={given[wrong[0]]!r} does not apply to this checkpoint ({cls.describe()})"
+                f"{hint}; its options: {', '.join(sorted(cls.options)) or 'none'}"
+            )
+        return {k: given[k] if given.get(k) is not None else d for k, d in cls.options.items()}
+
+    @classmethod
+    def describe(cls) -> str:
+        return f"it takes {cls.takes}"
+
+    def run(self, cfg: DictConfig) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def model_name(self) -> str:
+        cfg = self.model.config
+        return f"model={cfg.model.get('name')} on data={cfg.data.get('name')}"
+
+
+def as_list(inputs: Any) -> list[str]:
+    """``inputs=a.png,b.png``, ``inputs=[a.png,b.png]`` or one path, as a list."""
+    if inputs is None or inputs == "???":
+        return []
+    if isinstance(inputs, ListConfig | list | tuple):
+        return [str(i) for i in inputs]
+    return [s for s in str(inputs).split(",") if s]

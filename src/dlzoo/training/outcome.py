@@ -1,0 +1,96 @@
+"""A finished run's figures: the record's fields, the comparison with the task's trivial
+baseline, the closing lines on the console and the HPARAMS entry in TensorBoard."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning as L
+from omegaconf import DictConfig
+
+from dlzoo.records.metrics_file import log_hparams_with_metrics, to_float
+from dlzoo.reliability.csv_history import join_after_completion
+from dlzoo.tasks import Task
+
+log = logging.getLogger("dlzoo.commands.train")
+
+
+def run_fields(
+    cfg: DictConfig, module: Task, datamodule: Any, summary: dict[str, Any], test: dict
+) -> dict[str, Any]:
+    """What ``metrics.json`` says about a completed run besides its status and timings."""
+    best_path = summary["best_checkpoint"]
+    best_val = to_float(summary["best"]) if best_path else None
+    monitor = cfg.monitor.metric
+    fields = {
+        "model": cfg.model.get("name"),
+        "data": cfg.data.get("name"),
+        "task": module.task,
+        "monitor": monitor,
+        "mode": cfg.monitor.mode,
+        "metrics": {**test, f"{monitor}_best": best_val},
+        "best_val": best_val,
+        "epochs": summary["epochs"],
+        "global_steps": summary["global_steps"],
+        "num_parameters": module.num_parameters(),
+        "seed": cfg.get("seed"),
+        "best_checkpoint": best_path,
+        "last_checkpoint": summary["last"],
+        "baseline": compare_with_baseline(module, datamodule, test),
+    }
+    if getattr(datamodule, "source_info", None):  # where the data came from, if it says
+        fields["data_source"] = datamodule.source_info
+    return fields
+
+
+def compare_with_baseline(
+    module: Task, datamodule: Any, test_metrics: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The task's trivial baseline next to the run's test score (``None`` without one)."""
+    targets = getattr(datamodule, "split_targets", None)
+    if targets is None or not test_metrics:
+        return None
+    found = module.trivial_baseline(targets("train"), targets("test"))
+    if found is None or test_metrics.get(found.metric) is None:
+        return None
+    score = float(test_metrics[found.metric])
+    return {
+        "metric": found.metric,
+        "value": round(found.value, 6),
+        "how": found.how,
+        "learned": found.beaten_by(score),
+    }
+
+
+def close_loggers(trainer: L.Trainer, cfg: DictConfig, record: dict[str, Any]) -> None:
+    """The best validation score as a scalar, the HPARAMS entry, and the loggers' files
+    flushed and joined (rank zero only)."""
+    if not trainer.is_global_zero:
+        return
+    monitor, best_val = record["monitor"], record["best_val"]
+    if best_val is not None:
+        for logger in trainer.loggers:
+            logger.log_metrics({f"{monitor}_best": best_val}, step=record["global_steps"])
+    log_hparams_with_metrics(trainer, cfg, record["metrics"])
+    for logger in trainer.loggers:
+        logger.save()
+    join_after_completion(trainer.loggers)
+
+
+def report(record: dict[str, Any]) -> None:
+    """The last lines a run prints: where it is, its best checkpoint, its test metrics, and
+    whether it did better than a trivial guess."""
+    metrics = ", ".join(f"{k}={v:.4f}" for k, v in record["metrics"].items() if v is not None)
+    log.info("run directory: %s", record["run_dir"])
+    log.info("best checkpoint: %s", record["best_checkpoint"])
+    log.info("metrics: %s", metrics)
+    baseline = record.get("baseline")
+    if baseline and not baseline["learned"]:
+        log.warning(
+            "the model learned nothing useful: %s=%.4f is no better than %s (%.4f)",
+            baseline["metric"],
+            record["metrics"][baseline["metric"]],
+            baseline["how"],
+            baseline["value"],
+        )
