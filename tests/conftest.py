@@ -189,3 +189,7 @@ def wait_for_marker(marker: Path, proc: subprocess.Popen, seconds: float = 240) 
         if time.monotonic() > deadline:
             pytest.fail("training did not reach the kill point in time")
         time.sleep(0.2)
+
+
+# fixtures defined beside their test data, shared by the test folders
+from text_data import text_dir, trained_checkpoint  # noqa: E402, F401

@@ -6,6 +6,7 @@ Each is a thin Hydra app: compose the config, call the package function, and tur
 
 from __future__ import annotations
 
+import difflib
 import logging
 import sys
 from collections.abc import Callable
@@ -44,27 +45,41 @@ def quiet_duplicate_logs() -> None:
 
 
 def entry_options(config_name: str) -> set[str]:
-    """The top-level keys an entry point's config declares (its own keys and groups)."""
+    """The top-level keys an entry point's config declares (its own keys and groups, and
+    those of another entry point's config it builds on, e.g. translate.yaml on predict.yaml)."""
     raw = OmegaConf.load(Path(config_dir()) / f"{config_name}.yaml")
     keys = {str(k) for k in raw if k != "defaults"}
     for entry in raw.get("defaults", []):
         if isinstance(entry, DictConfig):
             keys |= {str(k).split(" ")[-1].lstrip("/") for k in entry}
+        elif str(entry) != "_self_" and (Path(config_dir()) / f"{entry}.yaml").is_file():
+            keys |= entry_options(str(entry))
     return keys | {"hydra"}
 
 
-def check_entry_keys(cfg: DictConfig, config_name: str) -> None:
+def check_entry_keys(cfg: DictConfig, config_name: str, lenient: bool = False) -> None:
     """``scripts/eval.py +model=cnn_small`` must not silently evaluate the checkpoint's own
-    model: a key the entry point does not read is an error naming what it does read."""
+    model: a key the entry point does not read is an error naming what it does read.
+    ``lenient``: only keys that look like a typo of a known one, or ``model``/``data``, are
+    refused here; the others are left to the checkpoint's task (its own prediction options)."""
     allowed = entry_options(config_name)
     keys = [str(k) for k in cfg if k != "hydra"]
     checkpoint_keys = {"model", "data"} & set(keys) - allowed
     note = " (model and data come from the checkpoint)" if checkpoint_keys else ""
+    if lenient:
+        keys = [
+            k
+            for k in keys
+            if k in allowed or k in checkpoint_keys or difflib.get_close_matches(k, allowed, n=1)
+        ]
     check_known_keys(keys, allowed - {"hydra"}, f"conf/{config_name}.yaml", note)
 
 
 def run_reporting_errors(
-    fn: Callable[[DictConfig], Any], cfg: DictConfig, config_name: str | None = None
+    fn: Callable[[DictConfig], Any],
+    cfg: DictConfig,
+    config_name: str | None = None,
+    lenient: bool = False,
 ) -> Any:
     """Call ``fn``; a user-facing error ends the process with its message and status 2
     (130 for a Ctrl-C that stopped training cleanly). ``config_name``: reject keys that
@@ -77,7 +92,7 @@ def run_reporting_errors(
         log.warning("%s", warning)
     try:
         if config_name is not None:
-            check_entry_keys(cfg, config_name)
+            check_entry_keys(cfg, config_name, lenient)
         return fn(cfg)
     except MissingMandatoryValue as err:
         key = err.full_key or "a required value"
@@ -128,7 +143,7 @@ def predict_main(cfg: DictConfig) -> None:
     """Predict with a checkpoint of any task: its task reads the inputs and reports."""
     from dlzoo.commands.predict import predict
 
-    run_reporting_errors(predict, cfg)
+    run_reporting_errors(predict, cfg, "predict", lenient=True)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="export")
@@ -144,7 +159,7 @@ def generate_main(cfg: DictConfig) -> None:
     """``predict_text.py``, kept for those who type it: predict.py with a language model."""
     from dlzoo.commands.predict import predict
 
-    run_reporting_errors(predict, cfg)
+    run_reporting_errors(predict, cfg, "generate", lenient=True)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="translate")
@@ -152,4 +167,4 @@ def translate_main(cfg: DictConfig) -> None:
     """``translate.py``, kept for those who type it: predict.py with a translation model."""
     from dlzoo.commands.predict import predict
 
-    run_reporting_errors(predict, cfg)
+    run_reporting_errors(predict, cfg, "translate", lenient=True)

@@ -3,7 +3,7 @@
 dlzoo needs a few things Lightning has no public API for: knowing whether this step is one
 the loggers write, stepping an optimizer without Lightning's per-step hooks, applying a
 training loader's saved position, carrying running epoch sums across a resume. Each is a
-small function here; ``tests/test_lightning_internals.py`` fails loudly when an upgrade of
+small function here; ``tests/reliability/test_lightning_internals.py`` fails loudly when an upgrade of
 Lightning removes or renames any of them (``pyproject.toml`` pins the minor versions tested).
 """
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
+from test_cnn_models import MODEL_DIR, image_model_configs
 
 from dlzoo.commands.train import train
 from dlzoo.data.augment import make_augment
 from image_data import one_thread, write_tiny_cifar10  # noqa: F401  (fixture)
-from test_cnn_models import MODEL_DIR, image_model_configs
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -20,7 +20,6 @@ from dlzoo.inference.sampling import (
     filter_logits,
     next_token,
 )
-from test_language_model import text_dir, trained_checkpoint  # noqa: F401  (fixtures)
 
 
 def generate_text(cfg):

@@ -1,7 +1,7 @@
 """The book's LeNet recipe and the cnn_small CPU preset on the real Fashion-MNIST (slow:
 ~10-40 min on a 2-core CPU).
 
-Run with ``DLZOO_DATA_DIR=<the folder holding the datasets> pytest -m slow tests/test_zoo_accuracy_slow.py``.
+Run with ``DLZOO_DATA_DIR=<the folder holding the datasets> pytest -m slow tests/accuracy/test_zoo_accuracy_slow.py``.
 """
 
 from __future__ import annotations

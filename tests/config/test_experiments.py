@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from conftest import data_dir_from_environment
 from dlzoo.cli import config_dir
 from dlzoo.commands.train import train
-from test_tabular_csv import write_house_csv
+from table_data import write_house_csv
 
 #: the recipe values each config must hold (CURRICULUM.md)
 RECIPES: dict[str, dict[str, object]] = {

@@ -1,6 +1,6 @@
 """The detection recipe on real Fashion-MNIST items (slow: ~8-12 min on a shared 2-core CPU).
 
-Run with ``DLZOO_DATA_DIR=<the folder holding the datasets> pytest -m slow tests/test_detection_slow.py``.
+Run with ``DLZOO_DATA_DIR=<the folder holding the datasets> pytest -m slow tests/accuracy/test_detection_slow.py``.
 """
 
 from __future__ import annotations

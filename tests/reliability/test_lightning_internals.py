@@ -19,8 +19,6 @@ from dlzoo.data.tabular import IrisDataModule
 from dlzoo.models.mlp import MLP
 from dlzoo.tasks import MulticlassTask
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "dlzoo"
-
 
 class LogsAMean(MulticlassTask):
     """Also logs a plain tensor with an epoch mean (what ``running_epoch_means`` reads)."""

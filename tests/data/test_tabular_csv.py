@@ -12,24 +12,7 @@ import torch
 from dlzoo.commands.train import train
 from dlzoo.data.csv_table import CsvTableDataModule, TablePreprocessor
 from dlzoo.errors import ConfigError, DataError
-
-
-def write_house_csv(path: Path, n: int = 120, seed: int = 0) -> Path:
-    """A small house-price-like table: numeric columns with gaps, categorical ones with gaps,
-    an Id column, and a positive price that depends on the features."""
-    rng = np.random.default_rng(seed)
-    area = rng.uniform(50, 250, n)
-    rooms = rng.integers(1, 7, n).astype(float)
-    zone = rng.choice(["A", "B", "C"], n)
-    price = 1000 * area * np.where(zone == "A", 1.5, 1.0) + 5000 * rooms + rng.normal(0, 1e3, n)
-    frame = pd.DataFrame(
-        {"Id": np.arange(n), "area": area, "rooms": rooms, "zone": zone, "SalePrice": price}
-    )
-    frame.loc[rng.choice(n, 10, replace=False), "area"] = np.nan
-    frame.loc[rng.choice(n, 8, replace=False), "zone"] = np.nan
-    frame["street"] = rng.choice(["paved", "gravel"], n)
-    frame.to_csv(path, index=False)
-    return path
+from table_data import write_house_csv
 
 
 @pytest.fixture

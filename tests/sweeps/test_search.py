@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_sweeps import md_rows
 
 from conftest import QUIET, start_train_script
-from test_sweeps import md_rows
 
 optuna = pytest.importorskip("optuna", reason="pip install -e '.[sweeps]'")
 

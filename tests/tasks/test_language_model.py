@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import QUIET, compose_config, data_dir_from_environment, run_script
+from conftest import data_dir_from_environment, run_script
 from dlzoo.commands.predict import predict
 from dlzoo.commands.train import train
 from dlzoo.config.builders import build_datamodule, build_task
@@ -24,6 +24,7 @@ from dlzoo.inference.generation import generate
 from dlzoo.models.rnn import RNNLM, ScratchRNN
 from dlzoo.models.transformer import TransformerLM
 from dlzoo.tasks.language_model import LanguageModelTask
+from text_data import SENTENCES, text_overrides
 
 
 def generate_text(cfg):
@@ -32,13 +33,6 @@ def generate_text(cfg):
 
 
 REAL_DATA = data_dir_from_environment() or Path("DLZOO_DATA_DIR is not set")
-SENTENCES = (
-    "The Time Traveller (for so it will be convenient to speak of him) was expounding a "
-    "recondite matter to us. His grey eyes shone and twinkled, and his usually pale face "
-    "was flushed and animated. The fire burned brightly, and the soft radiance of the "
-    "incandescent lights in the lilies of silver caught the bubbles that flashed and "
-    "passed in our glasses. "
-)
 TINY_NET = {
     "rnn": ["model.net.hidden_size=16"],
     "gru": ["model.net.hidden_size=16"],
@@ -46,27 +40,6 @@ TINY_NET = {
     "rnn_scratch": ["model.net.hidden_size=16"],
     "transformer_lm": ["model.net.d_model=16", "model.net.num_heads=2", "model.net.ffn_hidden=32"],
 }
-
-
-@pytest.fixture(scope="session")
-def text_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir with a small English text saved as timemachine.txt (not the real one, so
-    tests pass ``data.sha1=null``)."""
-    root = tmp_path_factory.mktemp("text")
-    (root / "timemachine.txt").write_text(SENTENCES * 12)
-    return root
-
-
-def text_overrides(text_dir: Path, *extra: str) -> list[str]:
-    return [
-        "data=timemachine",
-        f"data.data_dir={text_dir}",
-        "data.sha1=null",
-        "data.num_steps=8",
-        "data.batch_size=4",
-        "data.eval_batch_size=4",
-        *extra,
-    ]
 
 
 # -- vocabulary and preprocessing --------------------------------------------------------
@@ -270,35 +243,6 @@ def test_random_sampling_fast_dev_run(make_cfg, text_dir: Path) -> None:
     ]
     cfg = make_cfg(*text_overrides(text_dir, *overrides))
     assert train(cfg)["metrics"]["test/perplexity"] > 1
-
-
-@pytest.fixture(scope="module")
-def trained_checkpoint(
-    tmp_path_factory: pytest.TempPathFactory, text_dir: Path
-) -> tuple[Path, Path]:
-    """A tiny GRU trained for a few epochs: (best checkpoint, run dir)."""
-
-    run_dir = tmp_path_factory.mktemp("lm_run")
-    cfg = compose_config(
-        [
-            *QUIET,
-            *text_overrides(
-                text_dir, "model=gru", "model.net.hidden_size=32", "model.net.num_layers=1"
-            ),
-            "optimizer=adam",
-            "optimizer.lr=0.02",
-            "scheduler=none",
-            "trainer.max_epochs=4",
-            "data.num_steps=16",
-            "data.batch_size=8",
-            "data.sample_tokens=20",
-            "trainer.accelerator=cpu",
-            "trainer.log_every_n_steps=5",
-        ],
-        run_dir,
-    )
-    record = train(cfg)
-    return Path(record["best_checkpoint"]), run_dir
 
 
 def test_training_learns_and_logs_a_sample(trained_checkpoint: tuple[Path, Path]) -> None:

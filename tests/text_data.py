@@ -1,0 +1,69 @@
+"""A small English text as the Time Machine's stand-in, and a tiny GRU trained on it: the
+language-model and sampling tests share them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import QUIET, compose_config
+from dlzoo.commands.train import train
+
+SENTENCES = (
+    "The Time Traveller (for so it will be convenient to speak of him) was expounding a "
+    "recondite matter to us. His grey eyes shone and twinkled, and his usually pale face "
+    "was flushed and animated. The fire burned brightly, and the soft radiance of the "
+    "incandescent lights in the lilies of silver caught the bubbles that flashed and "
+    "passed in our glasses. "
+)
+
+
+@pytest.fixture(scope="session")
+def text_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with a small English text saved as timemachine.txt (not the real one, so
+    tests pass ``data.sha1=null``)."""
+    root = tmp_path_factory.mktemp("text")
+    (root / "timemachine.txt").write_text(SENTENCES * 12)
+    return root
+
+
+def text_overrides(text_dir: Path, *extra: str) -> list[str]:
+    return [
+        "data=timemachine",
+        f"data.data_dir={text_dir}",
+        "data.sha1=null",
+        "data.num_steps=8",
+        "data.batch_size=4",
+        "data.eval_batch_size=4",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def trained_checkpoint(
+    tmp_path_factory: pytest.TempPathFactory, text_dir: Path
+) -> tuple[Path, Path]:
+    """A tiny GRU trained for a few epochs: (best checkpoint, run dir)."""
+
+    run_dir = tmp_path_factory.mktemp("lm_run")
+    cfg = compose_config(
+        [
+            *QUIET,
+            *text_overrides(
+                text_dir, "model=gru", "model.net.hidden_size=32", "model.net.num_layers=1"
+            ),
+            "optimizer=adam",
+            "optimizer.lr=0.02",
+            "scheduler=none",
+            "trainer.max_epochs=4",
+            "data.num_steps=16",
+            "data.batch_size=8",
+            "data.sample_tokens=20",
+            "trainer.accelerator=cpu",
+            "trainer.log_every_n_steps=5",
+        ],
+        run_dir,
+    )
+    record = train(cfg)
+    return Path(record["best_checkpoint"]), run_dir
