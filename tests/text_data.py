@@ -40,7 +40,7 @@ def text_overrides(text_dir: Path, *extra: str) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_checkpoint(
     tmp_path_factory: pytest.TempPathFactory, text_dir: Path
 ) -> tuple[Path, Path]:

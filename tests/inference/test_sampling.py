@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import run_script
+from conftest import compose_config, run_script
 from dlzoo.commands.predict import predict
 from dlzoo.errors import ConfigError
 from dlzoo.inference.sampling import (
@@ -107,17 +107,20 @@ def test_predict_text_top_k_and_top_p_are_seeded(
     ckpt = trained_checkpoint[0]
     outputs = {}
     for k, option in enumerate(("top_k=5", "top_p=0.9")):
-        lines = []
-        for attempt in range(2):
-            result = run_script(
-                "predict_text.py",
-                f"ckpt_path={ckpt}",
-                option,
-                "num_tokens=40",
-                f"hydra.run.dir={tmp_path / f'gen{k}_{attempt}'}",
-            )
-            assert result.returncode == 0, result.stderr[-2000:]
-            lines.append(result.stdout.rstrip("\n").splitlines()[-1])
+        # the command line once, then the same command in this process
+        result = run_script(
+            "predict_text.py",
+            f"ckpt_path={ckpt}",
+            option,
+            "num_tokens=40",
+            f"hydra.run.dir={tmp_path / f'gen{k}'}",
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        lines = [result.stdout.rstrip("\n").splitlines()[-1]]
+        cfg = compose_config(
+            [f"ckpt_path={ckpt}", option, "num_tokens=40"], tmp_path / f"in{k}", "generate"
+        )
+        lines.append(generate_text(cfg))
         assert lines[0] == lines[1] and len(lines[0]) == len("time traveller") + 40
         outputs[option] = lines[0]
     result = run_script("predict_text.py", f"ckpt_path={ckpt}", "+topk=5")

@@ -51,7 +51,8 @@ class MLP(nn.Module):
         batch_norm: bool = False,
     ) -> None:
         super().__init__()
-        # (model.net.dropout is checked for every network by dlzoo.config.validation)
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"model.net.dropout={dropout}: must be in [0, 1)")
         if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden_sizes):
             raise ConfigError(
                 f"model.net.hidden_sizes={list(hidden_sizes)!r}: must be a list of positive "
