@@ -67,3 +67,40 @@ def trained_checkpoint(
     )
     record = train(cfg)
     return Path(record["best_checkpoint"]), run_dir
+
+
+TOPICS = {
+    "animals": ["cat", "dog", "horse", "cow", "sheep", "goat", "pig", "duck", "hen", "mouse"],
+    "tools": [
+        "hammer",
+        "saw",
+        "drill",
+        "wrench",
+        "chisel",
+        "pliers",
+        "file",
+        "vice",
+        "clamp",
+        "plane",
+    ],
+    "food": ["bread", "cheese", "apple", "soup", "rice", "bean", "pear", "plum", "cake", "milk"],
+}
+
+
+def write_topic_corpus(path: Path, sentences: int = 1500, seed: int = 0) -> Path:
+    """Sentences of words from one topic each, with common words between them: words of a
+    topic share contexts, so a word-embedding model learns to put them together."""
+    import random
+
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(sentences):
+        words = TOPICS[rng.choice(sorted(TOPICS))]
+        lines.append(
+            " ".join(
+                rng.choice(words) if rng.random() < 0.7 else rng.choice(["the", "a", "and"])
+                for _ in range(10)
+            )
+        )
+    path.write_text("\n".join(lines) + "\n")
+    return path

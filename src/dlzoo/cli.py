@@ -168,3 +168,11 @@ def translate_main(cfg: DictConfig) -> None:
     from dlzoo.commands.predict import predict
 
     run_reporting_errors(predict, cfg, "translate", lenient=True)
+
+
+@hydra.main(version_base="1.3", config_path=config_dir(), config_name="embeddings")
+def embeddings_main(cfg: DictConfig) -> None:
+    """Nearest words, analogies, evaluations and export of word vectors."""
+    from dlzoo.commands.embeddings import embeddings
+
+    run_reporting_errors(embeddings, cfg, "embeddings")

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import QUIET, run_script
+from conftest import QUIET, compose_config, run_script
+from dlzoo.commands.predict import predict
+from dlzoo.errors import DlzooError
 
 
 def train_on_csv(csv: Path, target: str, run_dir: Path) -> dict:
@@ -28,15 +30,10 @@ def train_on_csv(csv: Path, target: str, run_dir: Path) -> dict:
 
 
 def predict_rows(ckpt: str, csv: Path, out: Path) -> pd.DataFrame:
-    result = run_script(
-        "predict.py",
-        f"ckpt_path={ckpt}",
-        f"inputs={csv}",
-        f"output={out}",
-        "top_k=1",
-        f"hydra.run.dir={out.parent / 'predict_run'}",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    """``scripts/predict.py ckpt_path=... inputs=<csv> output=<csv> top_k=1``, in this
+    process (the command line itself is tested in test_predict_export.py and test_cli.py)."""
+    overrides = [f"ckpt_path={ckpt}", f"inputs={csv}", f"output={out}", "top_k=1"]
+    predict(compose_config(overrides, out.parent / "predict_run", "predict"))
     return pd.read_csv(out)
 
 
@@ -100,15 +97,10 @@ def test_a_csv_that_does_not_match_is_one_clear_error(
     root, frame, record = wine
     bad = root / "bad.csv"
     change(frame.drop(columns=["cultivar"])).to_csv(bad, index=False)
-    result = run_script(
-        "predict.py",
-        f"ckpt_path={record['best_checkpoint']}",
-        f"inputs={bad}",
-        f"hydra.run.dir={root / 'bad_run'}",
-    )
-    assert result.returncode == 2
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error:") and expected in last, result.stderr[-2000:]
+    overrides = [f"ckpt_path={record['best_checkpoint']}", f"inputs={bad}"]
+    with pytest.raises(DlzooError) as caught:  # the command line prints it as one line
+        predict(compose_config(overrides, root / "bad_run", "predict"))
+    assert expected in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_regression_predicts_in_the_targets_units(tmp_path: Path) -> None:

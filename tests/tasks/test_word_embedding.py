@@ -1,0 +1,74 @@
+"""Word embeddings end to end on a generated corpus: train, the record, the nearest words
+from the checkpoint alone (predict.py and embeddings.py), export in word2vec's format, and
+export.py's plain refusal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import QUIET, compose_config, run_script
+from dlzoo.commands.embeddings import embeddings
+from dlzoo.commands.export import export
+from dlzoo.commands.predict import predict
+from dlzoo.commands.train import train
+from dlzoo.errors import ConfigError
+from text_data import TOPICS, write_topic_corpus
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("word2vec")
+    corpus = write_topic_corpus(root / "corpus.txt")
+    cfg = compose_config(
+        [
+            "experiment=word2vec_skipgram",
+            f"data.path={corpus}",
+            "data.min_freq=5",
+            "data.subsample_threshold=0",
+            "data.max_window_size=2",
+            "model.net.embedding_dim=16",
+            "optimizer.lr=0.01",
+            "trainer.max_epochs=3",
+            *QUIET,
+        ],
+        root / "run",
+    )
+    record = train(cfg)
+    assert record["status"] == "completed"
+    return root / "run"
+
+
+def test_training_learns_the_topics_and_records_the_corpus(trained: Path) -> None:
+    record = json.loads((trained / "metrics.json").read_text())
+    assert record["task"] == "word_embedding" and record["monitor"] == "val/loss"
+    assert record["baseline"]["how"] == "scores of zero" and record["baseline"]["learned"]
+    assert record["data_source"]["sources"][0]["sentences"] == 1500
+
+
+def test_the_checkpoint_alone_answers_the_nearest_words(trained: Path, tmp_path: Path) -> None:
+    cfg = compose_config([f"ckpt_path={trained}", "text=cat", "top_k=5"], tmp_path, "predict")
+    nearest = [w for w, _ in predict(cfg)[0]["nearest"]]
+    assert sum(w in TOPICS["animals"] for w in nearest) >= 4, nearest
+
+
+def test_embeddings_command_exports_vectors_and_refuses_unknown_words(
+    trained: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "vectors.txt"
+    cfg = compose_config([f"vectors={trained}", "similar=hammer", f"export={out}"], tmp_path,
+                         "embeddings")  # fmt: skip
+    done = embeddings(cfg)
+    assert sum(w in TOPICS["tools"] for w, _ in done["similar"][:5]) >= 4
+    assert out.read_text().splitlines()[0].endswith(" 16")
+    result = run_script("embeddings.py", f"vectors={out}", "similar=zebra")
+    assert result.returncode == 2 and "'zebra' is not among" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_export_says_plainly_what_to_do_instead(trained: Path, tmp_path: Path) -> None:
+    cfg = compose_config([f"ckpt_path={trained}", f"output={tmp_path}/w.pt"], tmp_path, "export")
+    with pytest.raises(ConfigError, match="scripts/embeddings.py vectors=<checkpoint> export="):
+        export(cfg)
