@@ -183,7 +183,7 @@ def test_readme_is_short_and_holds_both_setup_commands() -> None:
     )
     tests = (
         "python3 -m venv .venv && . .venv/bin/activate && pip install -q -e "
-        '".[dev,sweeps,export,slurm,dashboard]" && lint-imports && pytest'
+        '".[dev,sweeps,export,slurm,dashboard,text]" && lint-imports && pytest'
     )
     assert install in readme and tests in readme
 
