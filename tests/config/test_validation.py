@@ -228,6 +228,7 @@ def _options(group: str) -> list[str]:
             "callbacks",
             "logger",
             "debug",
+            "experiment",
         )
         for o in _options(g)
     ],
