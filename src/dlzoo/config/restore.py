@@ -9,40 +9,19 @@ vocabularies), so new inputs are prepared exactly as the training data was.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, open_dict
+from omegaconf import open_dict
 
 from dlzoo.config.builders import build_datamodule, build_task
 from dlzoo.config.checkpoints import checkpoint_of, config_from_checkpoint, load_checkpoint
 from dlzoo.config.extensions import load_extensions
-from dlzoo.data.spec import DataSpec
 from dlzoo.errors import ConfigError
-from dlzoo.tasks import Task
+from dlzoo.inference.restored import Restored
 
 #: where checkpoints written before the datamodule kept its vocabulary stored it
 LEGACY_VOCAB_KEY = "dlzoo_vocab"
-
-
-@dataclass
-class Restored:
-    """A checkpoint's task (in eval mode, weights loaded), its datamodule (fitted
-    transforms loaded, data not read) and the config that trained it."""
-
-    module: Task
-    datamodule: Any
-    config: DictConfig
-    checkpoint_path: Path
-
-    @property
-    def spec(self) -> DataSpec:
-        return self.module.spec  # type: ignore[return-value]
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return self.module.class_names
 
 
 def restore(

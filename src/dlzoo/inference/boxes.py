@@ -11,7 +11,7 @@ import csv
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import torch
 from omegaconf import DictConfig
@@ -21,9 +21,7 @@ from dlzoo.errors import ConfigError
 from dlzoo.figures.boxes import draw_detections
 from dlzoo.inference.inputs import image_files
 from dlzoo.inference.predictor import Predictor, as_list
-
-if TYPE_CHECKING:
-    from dlzoo.config.restore import Restored
+from dlzoo.inference.restored import Restored
 
 log = logging.getLogger(__name__)
 COLUMNS = ("input", "class", "score", "x1", "y1", "x2", "y2")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -12,9 +11,7 @@ from torch import Tensor
 
 from dlzoo.data.folder import EXTENSIONS, list_images, load_image
 from dlzoo.errors import ConfigError, DataError
-
-if TYPE_CHECKING:
-    from dlzoo.config.restore import Restored
+from dlzoo.inference.restored import Restored
 
 
 # -- images ----------------------------------------------------------------------------------

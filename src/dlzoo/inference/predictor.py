@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from omegaconf import DictConfig, ListConfig
 
 from dlzoo.errors import ConfigError
-
-if TYPE_CHECKING:
-    from dlzoo.config.restore import Restored
+from dlzoo.inference.restored import Restored
 
 #: keys of ``conf/predict.yaml`` that every predictor shares
 COMMON_KEYS = frozenset(
