@@ -112,9 +112,37 @@ def fail(message: str, exit_code: int = 2) -> None:
     sys.exit(exit_code)
 
 
+#: config groups that Hydra's ``optional`` defaults entry skips without a word when the
+#: named config does not exist
+OPTIONAL_GROUPS = ("experiment", "hparams_search", "debug")
+
+
+def check_optional_choices() -> None:
+    """``experiment=translation_transfomer`` must not train the default model: a name an
+    optional group does not hold is an error naming the closest ones it does hold."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    choices = HydraConfig.get().runtime.choices
+    loader = GlobalHydra.instance().config_loader()
+    for group in OPTIONAL_GROUPS:
+        chosen = choices.get(group)
+        options = loader.get_group_options(group)
+        if chosen is None or chosen in options:
+            continue
+        close = difflib.get_close_matches(str(chosen), options, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        listed = ", ".join(options) if len(options) <= 12 else f"{len(options)}: ls conf/{group}"
+        fail(f"{group}={chosen}: no such config in conf/{group}/ (or the search path); {hint}"
+             f"the {group} configs: {listed}")  # fmt: skip
+
+
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def train_main(cfg: DictConfig) -> float | None:
     """Train one configuration; returns the optimised metric (for sweepers)."""
+    check_optional_choices()
     from dlzoo.commands.train import train
     from dlzoo.sweeps.jobs import in_multirun, run_sweep_job
 

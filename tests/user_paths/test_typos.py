@@ -1,0 +1,36 @@
+"""A misspelt optional config group (issue 31, case 1) stops before anything is built: one
+line naming the typo and the closest real names, a non-zero exit, no run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_script
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("experiment=translation_transfomer", "translation_transformer"),
+        ("experiment=word2vec_skipgam", "word2vec_skipgram"),
+    ],
+)
+def test_a_misspelt_experiment_trains_nothing(override: str, expected: str, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_script("train.py", override, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 2
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert len(output) <= 25, output
+    assert f"{override}: no such config" in result.stderr and expected in result.stderr
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "checkpoints").exists()
+
+
+def test_a_misspelt_search_stops_the_sweep_before_any_trial(tmp_path: Path) -> None:
+    result = run_script("train.py", "-m", "hparams_search=two_cluster",
+                        f"hydra.sweep.dir={tmp_path / 'sweep'}")  # fmt: skip
+    assert result.returncode == 2
+    assert "hparams_search=two_cluster: no such config" in result.stderr
+    assert "two_clusters" in result.stderr
+    assert not list((tmp_path / "sweep").rglob("metrics.json"))
