@@ -117,26 +117,43 @@ def fail(message: str, exit_code: int = 2) -> None:
 OPTIONAL_GROUPS = ("experiment", "hparams_search", "debug")
 
 
+def group_options(group: str, search_path: list[str]) -> list[str]:
+    """The configs of ``group`` in ``conf/`` and in every ``file://`` or ``pkg://`` entry of
+    ``hydra.searchpath``."""
+    import importlib.resources
+
+    folders = [Path(config_dir())]
+    for entry in search_path:
+        if entry.startswith("file://"):
+            folders.append(Path(entry.removeprefix("file://")))
+        elif entry.startswith("pkg://"):
+            try:
+                package = entry.removeprefix("pkg://").replace("/", ".")
+                folders.append(Path(str(importlib.resources.files(package))))
+            except (ModuleNotFoundError, TypeError):
+                continue
+    found = {p.stem for folder in folders for p in (folder / group).glob("*.yaml")}
+    return sorted(found)
+
+
 def check_optional_choices() -> None:
     """``experiment=translation_transfomer`` must not train the default model: a name an
     optional group does not hold is an error naming the closest ones it does hold."""
-    from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
 
     if not HydraConfig.initialized():
         return
-    choices = HydraConfig.get().runtime.choices
-    loader = GlobalHydra.instance().config_loader()
+    hydra_cfg = HydraConfig.get()
     for group in OPTIONAL_GROUPS:
-        chosen = choices.get(group)
-        options = loader.get_group_options(group)
+        chosen = hydra_cfg.runtime.choices.get(group)
+        options = group_options(group, list(hydra_cfg.searchpath or []))
         if chosen is None or chosen in options:
             continue
         close = difflib.get_close_matches(str(chosen), options, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(close)}? " if close else ""
         listed = ", ".join(options) if len(options) <= 12 else f"{len(options)}: ls conf/{group}"
-        fail(f"{group}={chosen}: no such config in conf/{group}/ (or the search path); {hint}"
-             f"the {group} configs: {listed}")  # fmt: skip
+        fail(f"{group}={chosen}: no such config in conf/{group}/ (or hydra.searchpath); "
+             f"{hint}the {group} configs: {listed}")  # fmt: skip
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")

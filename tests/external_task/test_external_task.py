@@ -80,7 +80,7 @@ def test_external_task_predicts_with_its_own_predictor(
         assert abs(r["count"] - r["input"].count("1")) <= 1, records
     assert f"{strings[0]}: {records[0]['count']} (rate " in capsys.readouterr().out
     # an option of another task type is refused, naming the ones that apply
-    with pytest.raises(ConfigError, match="its options: digits"):
+    with pytest.raises(ConfigError, match="its options: digits, inputs"):
         predict(command("predict", tmp_path, f"ckpt_path={trained_run}", "top_k=2"))
 
 

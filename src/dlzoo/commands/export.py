@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import torch
 from omegaconf import DictConfig
@@ -28,23 +29,43 @@ def export(cfg: DictConfig) -> Path:
         cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
     )
     out = Path(cfg.output) if cfg.get("output") else model.checkpoint_path.with_suffix(FORMATS[fmt])
-    out.parent.mkdir(parents=True, exist_ok=True)
     info = model.module.export_info(model.datamodule)  # says plainly what is not supported
     net = model.module.exportable_net().eval()
-    example = model.module.example_input()
-    if fmt == "torchscript":
-        with torch.no_grad():
-            scripted = torch.jit.trace(net, example)
-        scripted.save(str(out))
-    else:
-        free = dict(model.module.export_free_dims)
-        names = model.module.export_output_names
-        export_onnx(net, example, out, int(cfg.get("opset", 17)), free, names)
-    sidecar = out.with_suffix(out.suffix + ".json")
-    sidecar.write_text(json.dumps(info, indent=2))
+    try:
+        if out.is_dir():
+            raise IsADirectoryError(21, "it is a folder; give a file name")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_network(net, model.module, out, fmt, cfg.get("opset", 17))
+        sidecar = out.with_suffix(out.suffix + ".json")
+        sidecar.write_text(json.dumps(info, indent=2))
+    except OSError as err:
+        raise ConfigError(f"output={str(out)!r}: cannot write it ({err.strerror})") from None
     log.info("exported %s to %s (preprocessing in %s)", fmt, out, sidecar)
     print(out)
     return out
+
+
+def write_network(net: torch.nn.Module, task: Any, out: Path, fmt: str, opset: Any) -> None:
+    """The traced network as TorchScript, or ONNX at ``opset``."""
+    example = task.example_input()
+    if fmt == "torchscript":
+        with torch.no_grad():
+            scripted = torch.jit.trace(net, example)
+        try:
+            scripted.save(str(out))
+        except RuntimeError as err:  # torch reports an unwritable file this way
+            raise OSError(13, str(err).splitlines()[0]) from None
+        return
+    if isinstance(opset, bool) or not isinstance(opset, int):
+        raise ConfigError(f"opset={opset!r}: must be an integer ONNX opset version, e.g. 17")
+    try:
+        export_onnx(net, example, out, opset, dict(task.export_free_dims), task.export_output_names)
+    except (RuntimeError, ValueError) as err:
+        if "opset" not in str(err).lower():
+            raise
+        raise ConfigError(
+            f"opset={opset}: {str(err).splitlines()[0]} (17 is the default)"
+        ) from None
 
 
 def export_onnx(

@@ -343,7 +343,10 @@ class CsvTableDataModule(InMemoryDataModule):
         if state["task"] == "classification":
             return ClassificationSpec(shape, tuple(state["classes"]))
         return RegressionSpec(
-            shape, target_mean=float(state["target_mean"]), target_std=float(state["target_std"])
+            shape,
+            target_mean=float(state["target_mean"]),
+            target_std=float(state["target_std"]),
+            log_target=bool(self.log_target),
         )
 
     def load_splits(self) -> dict[str, Split]:

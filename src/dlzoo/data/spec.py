@@ -80,12 +80,14 @@ class RegressionSpec(DataSpec):
 
     ``target_mean``/``target_std``: the datamodule serves standardised targets
     ``(y - mean) / std``; the task turns outputs back into the target's units for its
-    metrics and predictions.
+    metrics and predictions. ``log_target``: the values are ``log(target)`` (metrics are
+    in log units, as d2l's house prices are scored; predictions are turned back with exp).
     """
 
     num_targets: int = 1
     target_mean: float = 0.0
     target_std: float = 1.0
+    log_target: bool = False
     task: str = field(default="regression", init=False)
 
     def describe(self) -> str:

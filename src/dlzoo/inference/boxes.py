@@ -50,6 +50,7 @@ class BoxPredictor(Predictor):
     """Images -> ``<name>_boxes.png`` per image and ``predictions.json`` /
     ``predictions.csv`` in ``output_dir``, boxes in each input image's own pixels."""
 
+    reads: ClassVar[frozenset[str]] = frozenset({"inputs", "output_dir"})
     options: ClassVar[dict[str, Any]] = {"score_threshold": 0.3, "nms_iou": 0.5}
     takes: ClassVar[str] = "inputs=<images or a folder of images>"
 
@@ -70,7 +71,12 @@ def predict_boxes(
     score_threshold = _fraction(settings, "score_threshold", 0.3, allow_zero=True)
     nms_iou = _fraction(settings, "nms_iou", 0.5, allow_zero=False)
     out_dir = Path(cfg.get("output_dir") or cfg.paths.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(
+            f"output_dir={str(out_dir)!r}: cannot create it ({err.strerror})"
+        ) from None
     names = model.class_names
     records: list[dict[str, Any]] = []
     used: set[str] = set()

@@ -17,6 +17,7 @@ class TextContinuation(Predictor):
     """Continue a prefix; prints (and returns) the prefix followed by the new tokens.
     Model, vocabulary and text preprocessing come from the checkpoint; no data is read."""
 
+    reads: ClassVar[frozenset[str]] = frozenset({"text"})
     options: ClassVar[dict[str, Any]] = {
         "prefix": "time traveller",
         "num_tokens": 50,

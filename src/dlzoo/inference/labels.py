@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 class LabelPredictor(Predictor):
     """Images (files, folders) or one CSV of feature rows -> one line per input."""
 
+    reads: ClassVar[frozenset[str]] = frozenset({"inputs", "output"})
     options: ClassVar[dict[str, Any]] = {"top_k": 3}
     takes: ClassVar[str] = "inputs=<images, a folder of images, or one .csv of feature rows>"
 
@@ -42,7 +43,12 @@ class LabelPredictor(Predictor):
             for r in records:
                 print(f"{r['input']}: {', '.join(f'{v:.6g}' for v in r['prediction'])}")
         if cfg.get("output"):
-            write_csv(Path(cfg.output), records)
+            try:
+                write_csv(Path(cfg.output), records)
+            except OSError as err:
+                raise ConfigError(
+                    f"output={cfg.output!r}: cannot write it ({err.strerror})"
+                ) from None
             log.info("predictions written to %s", cfg.output)
         return records
 

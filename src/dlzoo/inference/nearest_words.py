@@ -14,6 +14,7 @@ from dlzoo.inference.predictor import Predictor, as_list
 class NearestWords(Predictor):
     """One word -> its ``top_k`` nearest words by cosine; three words -> the analogy."""
 
+    reads: ClassVar[frozenset[str]] = frozenset({"text", "inputs"})
     options: ClassVar[dict[str, Any]] = {"top_k": 10}
     takes: ClassVar[str] = 'text=<a word> (or text="a b c" for a : b :: c : ?)'
 

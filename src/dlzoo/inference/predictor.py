@@ -14,17 +14,9 @@ from dlzoo.errors import ConfigError
 from dlzoo.inference.restored import Restored
 
 #: keys of ``conf/predict.yaml`` that every predictor shares
-COMMON_KEYS = frozenset(
-    {
-        "ckpt_path",
-        "trust_checkpoint",
-        "inputs",
-        "text",
-        "output",
-        "output_dir",
-        "allow_changed_data",
-    }
-)
+COMMON_KEYS = frozenset({"ckpt_path", "trust_checkpoint", "allow_changed_data"})
+#: the inputs and outputs a predictor may read (each names those it does in ``reads``)
+INPUT_OUTPUT_KEYS = frozenset({"inputs", "text", "output", "output_dir"})
 #: keys Hydra and the entry point add to every config
 FRAME_KEYS = frozenset({"paths", "hydra", "task_name", "defaults"})
 
@@ -32,11 +24,15 @@ FRAME_KEYS = frozenset({"paths", "hydra", "task_name", "defaults"})
 class Predictor:
     """Reads a user's inputs, predicts, prints a line per input and writes files.
 
-    Subclasses set :attr:`options` (their own keys of ``conf/predict.yaml`` with defaults;
-    ``null`` on the command line means the default) and :attr:`takes` (the inputs, in words),
-    and implement :meth:`run`.
+    Subclasses set :attr:`reads` (which of ``inputs``, ``text``, ``output``, ``output_dir``
+    they use), :attr:`options` (their own keys of ``conf/predict.yaml`` with defaults;
+    ``null`` on the command line means the default) and :attr:`takes` (the inputs, in
+    words), and implement :meth:`run`, which finds the restored checkpoint in
+    ``self.model`` (``.module``: the task, ``.datamodule``, ``.config``) and its options in
+    ``self.settings``. A key the predictor does not read is refused, never ignored.
     """
 
+    reads: ClassVar[frozenset[str]] = frozenset({"inputs"})
     options: ClassVar[Mapping[str, Any]] = {}
     takes: ClassVar[str] = "inputs=<file>"
 
@@ -49,14 +45,14 @@ class Predictor:
         """This predictor's options from the command line; an option of another kind of
         model (``beam_size`` for a classifier) is an error naming the ones that apply."""
         given = {str(k): cfg.get(k) for k in cfg if k not in COMMON_KEYS | FRAME_KEYS}
-        wrong = sorted(k for k, v in given.items() if v is not None and k not in cls.options)
+        usable = set(cls.options) | cls.reads
+        wrong = sorted(k for k, v in given.items() if v is not None and k not in usable)
         if wrong:
-            allowed = sorted(COMMON_KEYS | set(cls.options))
-            close = difflib.get_close_matches(wrong[0], allowed, n=1)
+            close = difflib.get_close_matches(wrong[0], sorted(usable | COMMON_KEYS), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ConfigError(
                 f"{wrong[0]}={given[wrong[0]]!r} does not apply to this checkpoint ({cls.describe()})"
-                f"{hint}; its options: {', '.join(sorted(cls.options)) or 'none'}"
+                f"{hint}; its options: {', '.join(sorted(usable)) or 'none'}"
             )
         return {k: given[k] if given.get(k) is not None else d for k, d in cls.options.items()}
 

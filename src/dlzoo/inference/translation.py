@@ -54,6 +54,7 @@ def beam_size(value: Any, default: int) -> int:
 class Translator(Predictor):
     """Sentences in, ``source => translation`` lines out (and heatmaps)."""
 
+    reads: ClassVar[frozenset[str]] = frozenset({"text", "inputs"})
     options: ClassVar[dict[str, Any]] = {"beam_size": None, "heatmap": None}
     takes: ClassVar[str] = 'text="a sentence" or inputs=<file, one sentence a line>'
 

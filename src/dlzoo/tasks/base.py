@@ -184,12 +184,19 @@ class Task(L.LightningModule):
             "output_names": list(self.export_output_names),
             "outputs": self.export_outputs(),
         }
+        example = self.example_input()
+        info["input_dtype"] = str(example.dtype).removeprefix("torch.")
+        info["free_dims"] = {str(k): v for k, v in self.export_free_dims.items()}
         if self.spec.is_image:
+            mean, std = getattr(datamodule, "mean", None), getattr(datamodule, "std", None)
+            steps = ["float in [0, 1] (uint8 / 255)", "then resize"]
+            if mean is not None and std is not None:
+                steps.append("then (x - mean) / std")
             info.update(
                 resize=getattr(datamodule, "resize", None),
-                mean=getattr(datamodule, "mean", None),
-                std=getattr(datamodule, "std", None),
-                pixels="float in [0, 1] (uint8 / 255), then resize, then (x - mean) / std",
+                mean=mean,
+                std=std,
+                pixels=", ".join(steps),
             )
         fitted = datamodule.state_dict()
         if fitted:

@@ -55,7 +55,10 @@ def choose_task(model_cfg: Any, spec: DataSpec, data_name: str) -> type[Task]:
         try:
             task_class(name)
         except ConfigError as err:
-            raise ConfigError(f"model.tasks={allowed}: {err}") from None
+            raise ConfigError(
+                f"model.tasks={allowed}: {err}. A task type defined outside dlzoo registers "
+                f"when its module is imported: list that module in extensions=[...]"
+            ) from None
     wanted = model_cfg.get("task")
     if wanted is not None and wanted not in allowed:
         raise ConfigError(f"model.task={wanted!r}: model={model_name} supports {allowed}")

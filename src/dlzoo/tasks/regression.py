@@ -60,10 +60,17 @@ class RegressionTask(Task):
             preds, targets = preds.squeeze(-1), targets.squeeze(-1)
         return StepOutput(loss, preds, targets, len(x))
 
+    @property
+    def log_target(self) -> bool:
+        return bool(getattr(self.spec, "log_target", False))
+
     def predict_outputs(self, outputs: Tensor) -> Tensor:
-        return self.in_target_units(outputs)
+        values = self.in_target_units(outputs)
+        return values.exp() if self.log_target else values  # trained on log(target)
 
     def export_outputs(self) -> str:
+        if self.log_target:
+            return "log(target): multiply by target_std, add target_mean, then take exp"
         return "values: multiply by target_std and add target_mean"
 
     def export_info(self, datamodule: Any) -> dict[str, Any]:

@@ -38,6 +38,7 @@ class ExactCount(Metric):
 class CountPredictor(Predictor):
     """``inputs=<text file>``: one bit string a line -> its expected count."""
 
+    reads: ClassVar[frozenset[str]] = frozenset({"inputs"})
     options: ClassVar[dict[str, Any]] = {"digits": 2}
     takes: ClassVar[str] = "inputs=<a text file, one bit string a line>"
 
