@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import QUIET, run_script
+from conftest import QUIET, REPO, run_script
 from dlzoo.records.history import read_history
 from dlzoo.sweeps.jobs import failure_reason
 from dlzoo.sweeps.resolvers import direction, run_name
@@ -85,10 +85,20 @@ def test_summary_sorts_best_first_marks_failures_and_averages_seeds(tmp_path: Pa
     assert written["png"].stat().st_size > 10_000
 
 
-def test_summarize_script_rejects_a_folder_without_runs(tmp_path: Path) -> None:
-    result = run_script("summarize.py", str(tmp_path))
-    assert result.returncode == 2
-    assert "holds no runs" in result.stderr
+def test_summarize_script_rejects_a_folder_without_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """``scripts/summarize.py`` (its ``main``, in this process): exit status 2, one line."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "summarize_script", REPO / "scripts" / "summarize.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr("sys.argv", ["summarize.py", str(tmp_path)])
+    assert script.main() == 2
+    assert "holds no runs" in capsys.readouterr().err
 
 
 def test_resolvers_name_runs_and_pick_directions() -> None:

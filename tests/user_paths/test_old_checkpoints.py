@@ -77,3 +77,12 @@ def test_old_runs_are_summarised(old_iris_run: Path, tmp_path: Path) -> None:
     shutil.copytree(old_iris_run, sweep / "0_model=mlp")
     written = summarize(sweep)
     assert "mlp" in Path(written["md"]).read_text()
+
+
+def test_resume_auto_in_a_fixed_folder_continues_an_old_run(old_iris_run: Path) -> None:
+    """The cluster pattern: a fixed run folder and resume=auto, on a run the old code made."""
+    overrides = ["model=mlp", "data=iris", "model.net.hidden_sizes=[8]", "logger=none", *QUIET]
+    cfg = compose_config([*overrides, "resume=auto", "trainer.max_epochs=3"], old_iris_run)
+    record = train(cfg)
+    assert record["resumed_from"] == str(old_iris_run / "checkpoints" / "last.ckpt")
+    assert record["epochs"] == 3 and record["run_dir"] == str(old_iris_run)

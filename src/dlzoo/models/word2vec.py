@@ -78,6 +78,8 @@ class Word2Vec(nn.Module):
         objective: ``negative_sampling`` or ``hierarchical_softmax``.
         embedding_dim: the size of a word vector (the book: 100).
         num_noise: noise words per true word (the book: 5).
+        sparse: sparse gradients (only the rows a batch uses): with ``optimizer=sparse_adam``
+            a step costs what the batch touches, not the whole vocabulary.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class Word2Vec(nn.Module):
         objective: str = "negative_sampling",
         embedding_dim: int = 100,
         num_noise: int = 5,
+        sparse: bool = False,
     ) -> None:
         super().__init__()
         if arch not in ARCHS:
@@ -104,10 +107,10 @@ class Word2Vec(nn.Module):
         if len(counts) != num_outputs:
             raise ConfigError(f"{len(counts)} word counts for a vocabulary of {num_outputs}")
         self.arch, self.objective, self.num_noise = arch, objective, num_noise
-        self.centre = nn.Embedding(num_outputs, embedding_dim)
+        self.centre = nn.Embedding(num_outputs, embedding_dim, sparse=bool(sparse))
         nn.init.uniform_(self.centre.weight, -0.5 / embedding_dim, 0.5 / embedding_dim)
         outputs = num_outputs if objective == "negative_sampling" else num_outputs - 1
-        self.output = nn.Embedding(outputs, embedding_dim)
+        self.output = nn.Embedding(outputs, embedding_dim, sparse=bool(sparse))
         nn.init.zeros_(self.output.weight)
         if objective == "negative_sampling":
             self.register_buffer("noise", noise_table(counts), persistent=False)
