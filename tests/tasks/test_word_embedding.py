@@ -72,3 +72,25 @@ def test_export_says_plainly_what_to_do_instead(trained: Path, tmp_path: Path) -
     cfg = compose_config([f"ckpt_path={trained}", f"output={tmp_path}/w.pt"], tmp_path, "export")
     with pytest.raises(ConfigError, match="scripts/embeddings.py vectors=<checkpoint> export="):
         export(cfg)
+
+
+def test_sparse_gradients_train_and_their_checkpoint_reloads(tmp_path: Path) -> None:
+    """model.net.sparse=true with optimizer=sparse_adam; the best checkpoint, tested after
+    training, loads with weights_only (its optimizer state once held a ListConfig)."""
+    corpus = write_topic_corpus(tmp_path / "corpus.txt", sentences=600)
+    cfg = compose_config(
+        [
+            "experiment=word2vec_skipgram",
+            f"data.path={corpus}",
+            "data.min_freq=2",
+            "data.subsample_threshold=0",
+            "model.net.embedding_dim=8",
+            "model.net.sparse=true",
+            "optimizer=sparse_adam",
+            "trainer.max_epochs=2",
+            *QUIET,
+        ],
+        tmp_path / "run",
+    )
+    record = train(cfg)
+    assert record["status"] == "completed" and record["baseline"]["learned"]
