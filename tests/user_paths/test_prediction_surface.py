@@ -64,3 +64,10 @@ def test_an_external_experiment_off_the_search_path_is_named() -> None:
     result = run_script("train.py", "experiment=count_bits")
     assert result.returncode == 2
     assert "experiment=count_bits: no such config" in result.stderr
+
+
+def test_a_folder_given_to_a_translation_model_is_named(tmp_path: Path) -> None:
+    from dlzoo.errors import DataError
+
+    with pytest.raises(DataError, match="is a folder; give a text file"):
+        predict(run("predict", tmp_path, f"ckpt_path={DIGITS}", f"inputs={tmp_path}"))

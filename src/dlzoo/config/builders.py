@@ -138,7 +138,8 @@ def build_task(cfg: DictConfig, spec: DataSpec) -> Task:
         net.compile()  # in place: the state_dict keys stay those of the plain network
     module = task(
         net=net,
-        optimizer=hydra.utils.instantiate(cfg.optimizer, _convert_="all"),  # plain lists in checkpoints
+        # plain lists (betas), not ListConfig: optimizer states in checkpoints load weights_only
+        optimizer=hydra.utils.instantiate(cfg.optimizer, _convert_="all"),
         scheduler=build_scheduler(cfg),
         spec=spec,
         **task_options(cfg.model, task),

@@ -27,7 +27,8 @@ def read_sentences(cfg: DictConfig) -> list[str]:
     if cfg.get("inputs"):
         path = Path(str(cfg.inputs))
         if not path.is_file():
-            raise DataError(f"inputs={str(path)!r}: no such file (one sentence a line)")
+            what = "is a folder" if path.is_dir() else "no such file"
+            raise DataError(f"inputs={str(path)!r}: {what}; give a text file, one sentence a line")
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
