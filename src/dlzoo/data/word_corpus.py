@@ -16,7 +16,6 @@ network (weights count^0.75) so each epoch sees new ones.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections import Counter
@@ -223,15 +222,6 @@ class WordCorpusDataModule(InMemoryDataModule):
         contexts = context_windows(ids, sentence, self.max_window_size, rng)
         has_context = (contexts >= 0).any(axis=1)
         return ids[has_context], contexts[has_context]
-
-    def text_hash(self) -> str:
-        """A short hash of the sentences as read (what the run trained on)."""
-        digest = hashlib.sha1()
-        for name in SPLITS:
-            for s in self.sentences()[name]:
-                digest.update(" ".join(s).encode())
-                digest.update(b"\n")
-        return digest.hexdigest()[:16]
 
     def split_targets(self, split: str) -> Tensor:
         self.setup()

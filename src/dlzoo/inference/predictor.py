@@ -14,7 +14,7 @@ from dlzoo.errors import ConfigError
 from dlzoo.inference.restored import Restored
 
 #: keys of ``conf/predict.yaml`` that every predictor shares
-COMMON_KEYS = frozenset({"ckpt_path", "trust_checkpoint", "allow_changed_data"})
+COMMON_KEYS = frozenset({"ckpt_path", "trust_checkpoint"})
 #: the inputs and outputs a predictor may read (each names those it does in ``reads``)
 INPUT_OUTPUT_KEYS = frozenset({"inputs", "text", "output", "output_dir"})
 #: keys Hydra and the entry point add to every config

@@ -132,6 +132,8 @@ class Word2Vec(nn.Module):
             torch.tensor([c + q for c, q in zip(codes, pad, strict=True)], dtype=torch.float32),
             persistent=False,
         )
+        share = torch.as_tensor(counts, dtype=torch.float32).clamp(min=0)
+        self.register_buffer("tree_share", share / share.sum().clamp(min=1), persistent=False)
         mask = [[1] * len(p) + q for p, q in zip(points, pad, strict=True)]
         self.register_buffer("tree_mask", torch.tensor(mask, dtype=torch.bool), persistent=False)
 
@@ -181,12 +183,14 @@ class Word2Vec(nn.Module):
         return steps.sum(dim=-1).exp()
 
     def untrained_loss(self) -> float:
-        """The loss of a network that learned nothing (every score 0)."""
+        """The loss of a network that learned nothing (every score 0): exact for negative
+        sampling; for hierarchical softmax the path length averaged with the words' training
+        counts (subsampling shifts the targets' shares a little)."""
         import math
 
         if self.objective == "negative_sampling":
             return (1 + self.num_noise) * math.log(2)
-        depth = self.tree_mask.float().sum(dim=1).mean()
+        depth = (self.tree_mask.float().sum(dim=1) * self.tree_share).sum()
         return float(depth) * math.log(2)
 
     def vectors(self) -> Tensor:
