@@ -1,4 +1,4 @@
-"""The warm-up / inverse square root schedule (scheduler=inverse_sqrt)."""
+"""The schedules torch does not ship: warm-up / inverse square root, linear decay."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dlzoo.errors import ConfigError
-from dlzoo.schedulers import WarmupInverseSqrt
+from dlzoo.schedulers import LinearDecay, WarmupInverseSqrt
 
 
 def _optimizer(lr: float = 1e-3) -> torch.optim.Optimizer:
@@ -49,3 +49,36 @@ def test_a_restored_schedule_continues_where_it_stopped() -> None:
 def test_a_warmup_below_one_step_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"warmup_steps=0: must be >= 1"):
         WarmupInverseSqrt(_optimizer(), warmup_steps=0)
+
+
+def test_linear_decay_falls_from_lr_to_the_final_factor_then_stays() -> None:
+    optimizer = _optimizer(0.1)
+    rates = _rates(optimizer, LinearDecay(optimizer, total_steps=4, final_factor=0.0), 6)
+    assert rates == pytest.approx([0.1, 0.075, 0.05, 0.025, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("kwargs", [{"total_steps": 0}, {"total_steps": 3, "final_factor": 2}])
+def test_linear_decay_refuses_settings_it_cannot_follow(kwargs: dict) -> None:
+    with pytest.raises(ConfigError, match="scheduler.scheduler"):
+        LinearDecay(_optimizer(), **kwargs)
+
+
+@pytest.mark.parametrize("total_steps", range(1, 11))
+def test_one_cycle_is_valid_for_every_short_run(total_steps: int) -> None:
+    """Trust round two, case 10: one-cycle with pct_start 0.25 divided by zero over exactly
+    4 steps (and gave nonsense rates over 1-3): every run of 1-10 steps gets a schedule that
+    warms up for two steps or, under 3 steps, trains at the peak."""
+    from dlzoo.tasks.base import short_run_warmup
+
+    optimizer = _optimizer(0.1)
+    pct_start = short_run_warmup(total_steps, 0.25)
+    if pct_start is None:
+        assert total_steps <= 2
+        scheduler = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    else:
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=0.1, total_steps=total_steps, pct_start=pct_start
+        )
+    rates = _rates(optimizer, scheduler, total_steps)
+    assert 0.09 <= max(rates) <= 0.1  # the peak falls between steps on some counts
+    assert all(math.isfinite(r) and r > 0 for r in rates[:-1] or rates)

@@ -63,6 +63,25 @@ def test_the_datamodule_splits_sentences_and_keeps_its_vocabulary(tmp_path: Path
     assert restored.spec == spec  # no text read
 
 
+def test_every_epoch_draws_fresh_windows_of_one_length_and_a_resume_replays_its_epoch(
+    tmp_path: Path,
+) -> None:
+    corpus = write_topic_corpus(tmp_path / "corpus.txt")
+    dm = WordCorpusDataModule(path=str(corpus), min_freq=5, batch_size=64)
+    loader = dm.train_dataloader()
+
+    def epoch(e: int, skip: int = 0) -> list[tuple]:
+        loader.load_state_dict({"epoch": e, "batches_yielded": skip})
+        return list(iter(loader))
+
+    first, second = epoch(0), epoch(1)
+    assert len(first) == len(second) == len(loader)
+    assert sum(len(b[0]) for b in second) == len(dm.splits["train"][0])
+    assert not all(a[0].equal(b[0]) for a, b in zip(first, second, strict=True))
+    replayed = epoch(1, skip=2)  # a run killed after two batches of epoch 1
+    assert all(a[1].equal(b[1]) for a, b in zip(second[2:], replayed, strict=True))
+
+
 @pytest.mark.parametrize(
     ("options", "error", "message"),
     [

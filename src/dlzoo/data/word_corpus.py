@@ -10,8 +10,10 @@ the vocabulary and its counts, which checkpoints keep (prediction needs no corpu
 
 An example is one centre word and its context words, padded to ``2 * max_window_size``
 with ``-1``: skip-gram trains on every (centre, context) pair of a batch, CBOW predicts the
-centre from the mean of its contexts. Noise words for negative sampling are drawn by the
-network (weights count^0.75) so each epoch sees new ones.
+centre from the mean of its contexts. Every training epoch draws a fresh subsample and fresh
+windows (seeded by ``data_seed`` and the epoch, so a resumed run replays them), as word2vec
+and gensim do: the same draw every epoch overfits it. Noise words for negative sampling are
+drawn by the network (weights count^0.75) so each epoch sees new ones.
 """
 
 from __future__ import annotations
@@ -19,14 +21,23 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from dlzoo.data.base import InMemoryDataModule, Split
+from dlzoo.data.base import (
+    InMemoryDataModule,
+    Split,
+    check_global_batch_size,
+    resolve_batch_size,
+)
+from dlzoo.data.batches import ResumableBatches, shard
+from dlzoo.data.bpe import BytePairEncoding
 from dlzoo.data.corpus_sources import CorpusText, read_corpus
 from dlzoo.data.spec import DataSpec
 from dlzoo.data.vocab import UNK
@@ -36,6 +47,7 @@ log = logging.getLogger(__name__)
 
 WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 SPLITS = ("train", "val", "test")
+TOKENIZERS = ("word", "bpe")
 
 
 def word_tokens(text: str) -> list[str]:
@@ -88,6 +100,54 @@ def context_windows(
     return out
 
 
+def window_examples(
+    ids: np.ndarray,
+    sentence: np.ndarray,
+    keep: np.ndarray,
+    max_window: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Subsample a stream of word ids (each kept with probability ``keep[id]``), then every
+    kept word that has a context becomes a centre with its window of context words."""
+    kept = rng.random(len(ids)) < keep[ids]
+    ids, sentence = ids[kept], sentence[kept]
+    contexts = context_windows(ids, sentence, max_window, rng)
+    has_context = (contexts >= 0).any(axis=1)
+    return ids[has_context], contexts[has_context]
+
+
+class WindowBatches(ResumableBatches):
+    """Training batches of a fresh draw every epoch: ``draw(epoch)`` gives that epoch's
+    (centres, contexts), the same for the same epoch (so a resumed run replays it). Each
+    epoch serves ``num_examples`` of them (the count varies a little between draws; a short
+    draw wraps around) so every epoch has the same number of steps."""
+
+    def __init__(
+        self,
+        draw: Callable[[int], tuple[Tensor, Tensor]],
+        num_examples: int,
+        batch_size: int,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        super().__init__(seed, rank, world_size)
+        self.draw, self.num_examples, self.batch_size = draw, num_examples, batch_size
+
+    def __len__(self) -> int:
+        share = -(-self.num_examples // self.world_size)
+        return -(-share // self.batch_size)
+
+    def _epoch_batches(self, epoch: int, start: int) -> Iterator[tuple[Tensor, ...]]:
+        centres, contexts = self.draw(epoch)
+        order = torch.randperm(len(centres), generator=self.generator(epoch))
+        order = order.repeat(-(-self.num_examples // len(order)))[: self.num_examples]
+        order = shard(order, self.rank, self.world_size, "pad")
+        for first in range(start * self.batch_size, len(order), self.batch_size):
+            idx = order[first : first + self.batch_size]
+            yield centres[idx], contexts[idx]
+
+
 class WordCorpusDataModule(InMemoryDataModule):
     """Centre words and their context windows from a word corpus.
 
@@ -103,6 +163,9 @@ class WordCorpusDataModule(InMemoryDataModule):
         max_window_size: the largest context window on each side (the book: 5).
         val_fraction, test_fraction: shares of sentences held out.
         max_sentences: use only the first this many sentences (quick runs), or ``None``.
+        tokenizer: ``word`` (the book's word tokens) or ``bpe`` (byte-pair encoding learned
+            on the training words, :mod:`dlzoo.data.bpe`: subword tokens, few unknown).
+        bpe_merges: merges learned with ``tokenizer=bpe``.
         split_seed: seed of the sentence split; ``data_seed``: of subsampling and windows.
     """
 
@@ -117,6 +180,8 @@ class WordCorpusDataModule(InMemoryDataModule):
         val_fraction: float = 0.02,
         test_fraction: float = 0.02,
         max_sentences: int | None = None,
+        tokenizer: str = "word",
+        bpe_merges: int = 10_000,
         split_seed: int = 0,
         data_seed: int = 0,
         batch_size: int = 512,
@@ -131,10 +196,17 @@ class WordCorpusDataModule(InMemoryDataModule):
         self.max_window_size = max_window_size
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.max_sentences = max_sentences
+        if tokenizer not in TOKENIZERS:
+            raise ConfigError(f"data.tokenizer={tokenizer!r}: choose one of {list(TOKENIZERS)}")
+        if not isinstance(bpe_merges, int) or bpe_merges < 0:
+            raise ConfigError(f"data.bpe_merges={bpe_merges!r}: must be an integer >= 0")
+        self.tokenizer, self.bpe_merges = tokenizer, bpe_merges
+        self.bpe: BytePairEncoding | None = None
         self.split_seed, self.data_seed = split_seed, data_seed
         self.source_info: dict[str, Any] = {}
         self._vocab: tuple[tuple[str, ...], tuple[int, ...]] | None = None
         self._sentences: dict[str, list[list[str]]] | None = None
+        self._streams: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # -- the corpus --------------------------------------------------------------------------
     def sentences(self) -> dict[str, list[list[str]]]:
@@ -143,7 +215,17 @@ class WordCorpusDataModule(InMemoryDataModule):
             corpus = read_corpus(self.path, self.data_dir, self.sources)
             self.source_info = corpus.info
             self._sentences = self._split(corpus)
+            if self.tokenizer == "bpe":
+                self._sentences = self._byte_pairs(self._sentences)
         return self._sentences
+
+    def _byte_pairs(self, sentences: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
+        """``data.tokenizer=bpe``: merges learned on the training words, then every split's
+        words cut into those subwords (each word's last piece ends in ``_``)."""
+        freqs = Counter(w for s in sentences["train"] for w in s)
+        self.bpe = BytePairEncoding.from_words(freqs, self.bpe_merges)
+        self.source_info["bpe"] = {"merges": len(self.bpe.merges), "symbols": len(self.bpe.symbols)}
+        return {k: [self.bpe.tokenize(s) for s in v] for k, v in sentences.items()}
 
     def _split(self, corpus: CorpusText) -> dict[str, list[list[str]]]:
         if corpus.splits is not None:  # the book's PTB files come split
@@ -177,6 +259,7 @@ class WordCorpusDataModule(InMemoryDataModule):
                 )
             self._vocab = ((UNK, *kept), (0, *(counts[w] for w in kept)))
             self.source_info["vocabulary"] = len(kept) + 1
+            self.source_info["train_words"] = sum(counts.values())
         return self._vocab
 
     @property
@@ -186,20 +269,21 @@ class WordCorpusDataModule(InMemoryDataModule):
 
     def state_dict(self) -> dict[str, Any]:
         tokens, counts = self.vocabulary()
-        return {"tokens": list(tokens), "counts": list(counts)}
+        state: dict[str, Any] = {"tokens": list(tokens), "counts": list(counts)}
+        if self.bpe is not None:
+            state["bpe"] = self.bpe.state_dict()
+        return state
 
     # -- examples ------------------------------------------------------------------------------
     def load_splits(self) -> dict[str, Split]:
-        tokens, counts = self.vocabulary()
-        index = {w: i for i, w in enumerate(tokens)}
-        keep = keep_probabilities(np.asarray(counts, dtype=np.float64), self.subsample_threshold)
-        if self.subsample_threshold <= 0:
-            keep = np.ones_like(keep)
-        keep[0] = 0.0  # unknown words are dropped, as the book does
-        rng = np.random.default_rng(self.data_seed)
+        """Validation and test examples are drawn once; the training split held here is
+        epoch 0's (the training loader draws a fresh subsample and fresh windows every
+        epoch, as word2vec and gensim do)."""
         splits = {}
-        for name in SPLITS:
-            centres, contexts = self._examples(self.sentences()[name], index, keep, rng)
+        for number, name in enumerate(SPLITS):
+            rng = np.random.default_rng([self.data_seed, 0, number])  # train: epoch 0's
+            centres, contexts = window_examples(*self.token_stream(name), self._keep(),
+                                                self.max_window_size, rng)  # fmt: skip
             if len(centres) == 0:
                 raise DataError(f"the {name} split holds no word pairs: use a larger corpus")
             splits[name] = (torch.from_numpy(centres), torch.from_numpy(contexts))
@@ -207,21 +291,44 @@ class WordCorpusDataModule(InMemoryDataModule):
         log.info("word corpus: %s", self.source_info)
         return splits
 
-    def _examples(
-        self,
-        sentences: list[list[str]],
-        index: dict[str, int],
-        keep: np.ndarray,
-        rng: np.random.Generator,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Subsample, then every kept word with a window of context words."""
-        ids = np.fromiter((index.get(w, 0) for s in sentences for w in s), dtype=np.int64)
-        sentence = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
-        kept = rng.random(len(ids)) < keep[ids]
-        ids, sentence = ids[kept], sentence[kept]
-        contexts = context_windows(ids, sentence, self.max_window_size, rng)
-        has_context = (contexts >= 0).any(axis=1)
-        return ids[has_context], contexts[has_context]
+    def token_stream(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """A split's word ids end to end, and the sentence each belongs to."""
+        if split not in self._streams:
+            index = {w: i for i, w in enumerate(self.vocabulary()[0])}
+            sentences = self.sentences()[split]
+            ids = np.fromiter((index.get(w, 0) for s in sentences for w in s), dtype=np.int64)
+            sentence = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
+            self._streams[split] = (ids, sentence)
+        return self._streams[split]
+
+    def _keep(self) -> np.ndarray:
+        counts = np.asarray(self.vocabulary()[1], dtype=np.float64)
+        if self.subsample_threshold <= 0:
+            keep = np.ones_like(counts)
+        else:
+            keep = keep_probabilities(counts, self.subsample_threshold)
+        keep[0] = 0.0  # unknown words are dropped, as the book does
+        return keep
+
+    def train_dataloader(self) -> ResumableBatches:
+        self.setup()
+        rank, world = self._world()
+        size = resolve_batch_size(self.batch_size, len(self.splits["train"][0]))
+        if world > 1:
+            check_global_batch_size(size, world)
+            size //= world
+        draw = partial(self._train_examples, *self.token_stream("train"), self._keep())
+        loader = WindowBatches(draw, len(self.splits["train"][0]), size, self.seed, rank, world)
+        return self.follow_trainer_epochs(loader)
+
+    def _train_examples(
+        self, ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, epoch: int
+    ) -> tuple[Tensor, Tensor]:
+        if epoch == 0:
+            return self.splits["train"]
+        rng = np.random.default_rng([self.data_seed, epoch, 0])
+        centres, contexts = window_examples(ids, sentence, keep, self.max_window_size, rng)
+        return torch.from_numpy(centres), torch.from_numpy(contexts)
 
     def split_targets(self, split: str) -> Tensor:
         self.setup()

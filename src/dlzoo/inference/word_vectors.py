@@ -15,6 +15,7 @@ text file.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -37,24 +38,40 @@ ANALOGY_VOCAB = 30_000
 
 
 class WordVectors:
-    """Unit-length word vectors with their words, most frequent first."""
+    """Unit-length word vectors with their words, most frequent first.
 
-    def __init__(self, words: list[str], matrix: Tensor) -> None:
+    ``oov`` builds a vector for a word outside the list (fastText does, from its character
+    n-grams); without it such a word is one clear error. The evaluations use the listed
+    words only, for every kind of vectors alike."""
+
+    def __init__(
+        self, words: list[str], matrix: Tensor, oov: Callable[[str], Tensor] | None = None
+    ) -> None:
         if len(words) != len(matrix):
             raise DataError(f"{len(words)} words for {len(matrix)} vectors")
         self.words = list(words)
         self.index = {w: i for i, w in enumerate(self.words)}
         self.raw = matrix.float()
         self.unit = torch.nn.functional.normalize(self.raw, dim=1)
+        self.oov = oov
 
     def __len__(self) -> int:
         return len(self.words)
 
     def vector(self, word: str) -> Tensor:
-        return self.unit[self.lookup(word)]
+        """A unit vector: the word's own, or one built by ``oov`` for an unlisted word."""
+        i = self.find(word)
+        if i is not None:
+            return self.unit[i]
+        if self.oov is None:
+            raise ConfigError(f"{word!r} is not among the {len(self)} words of these vectors")
+        return torch.nn.functional.normalize(self.oov(word.lower()).float().cpu(), dim=0)
+
+    def find(self, word: str) -> int | None:
+        return self.index.get(word.lower(), self.index.get(word))
 
     def lookup(self, word: str) -> int:
-        i = self.index.get(word.lower(), self.index.get(word))
+        i = self.find(word)
         if i is None:
             raise ConfigError(f"{word!r} is not among the {len(self)} words of these vectors")
         return i
@@ -71,15 +88,17 @@ class WordVectors:
             (self.words[int(i)], float(s)) for s, i in zip(top.values, top.indices, strict=True)
         ]
 
+    def _listed(self, *words: str) -> set[int]:
+        return {i for i in (self.find(w) for w in words) if i is not None}
+
     def similar(self, word: str, k: int = 10) -> list[tuple[str, float]]:
-        i = self.lookup(word)
-        return self.nearest(self.unit[i], k, exclude={i})
+        return self.nearest(self.vector(word), k, exclude=self._listed(word))
 
     def analogy(self, a: str, b: str, c: str, k: int = 1) -> list[tuple[str, float]]:
         """a : b :: c : ? by 3CosAdd (b - a + c), the three words left out."""
-        ia, ib, ic = (self.lookup(w) for w in (a, b, c))
-        query = torch.nn.functional.normalize(self.unit[ib] - self.unit[ia] + self.unit[ic], dim=0)
-        return self.nearest(query, k, exclude={ia, ib, ic})
+        va, vb, vc = (self.vector(w) for w in (a, b, c))
+        query = torch.nn.functional.normalize(vb - va + vc, dim=0)
+        return self.nearest(query, k, exclude=self._listed(a, b, c))
 
     # -- files -------------------------------------------------------------------------------
     def save_word2vec_text(self, path: str | Path) -> Path:

@@ -74,6 +74,7 @@ class Word2Vec(nn.Module):
         input_shape: ``(2 * max_window_size,)``, the padded context of an example.
         num_outputs: the vocabulary size.
         counts: each word's frequency in the training text (noise weights, Huffman tree).
+        tokens: the words (unused: word2vec knows words by id; fastText reads them).
         arch: ``skipgram`` or ``cbow``.
         objective: ``negative_sampling`` or ``hierarchical_softmax``.
         embedding_dim: the size of a word vector (the book: 100).
@@ -87,6 +88,7 @@ class Word2Vec(nn.Module):
         input_shape: Sequence[int],
         num_outputs: int,
         counts: Sequence[int],
+        tokens: Sequence[str] = (),
         arch: str = "skipgram",
         objective: str = "negative_sampling",
         embedding_dim: int = 100,
@@ -142,7 +144,9 @@ class Word2Vec(nn.Module):
         """The mean loss per predicted word of a batch of centres with padded contexts."""
         mask = contexts >= 0
         if self.arch == "skipgram":  # every (centre, context) pair: the centre predicts
-            hidden = self.centre(centres.repeat_interleave(mask.sum(dim=1)))
+            # one lookup per centre, repeated for its pairs (cheaper than one per pair,
+            # above all for fastText's n-gram bags; the gradients add up the same)
+            hidden = self.centre(centres).repeat_interleave(mask.sum(dim=1), dim=0)
             targets = contexts[mask]
         else:  # the mean of the context vectors predicts the centre
             vectors = self.centre(contexts.clamp(min=0)) * mask.unsqueeze(-1)
@@ -182,10 +186,11 @@ class Word2Vec(nn.Module):
         steps = F.logsigmoid((1 - 2 * self.tree_codes) * gathered) * self.tree_mask
         return steps.sum(dim=-1).exp()
 
-    def untrained_loss(self) -> float:
+    def untrained_loss(self, targets: Tensor | None = None) -> float:
         """The loss of a network that learned nothing (every score 0): exact for negative
         sampling; for hierarchical softmax the path length averaged with the words' training
-        counts (subsampling shifts the targets' shares a little)."""
+        counts (subsampling shifts the targets' shares a little). ``targets`` are not
+        needed."""
         import math
 
         if self.objective == "negative_sampling":

@@ -339,6 +339,11 @@ class Task(L.LightningModule):
         if "cycle_momentum" in params and "cycle_momentum" not in given:
             defaults = optimizer.defaults
             kwargs["cycle_momentum"] = "betas" in defaults or defaults.get("momentum", 0) > 0
+        if "pct_start" in params and "total_steps" in kwargs:
+            pct_start = short_run_warmup(kwargs["total_steps"], given.get("pct_start", 0.3))
+            if pct_start is None:
+                return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+            kwargs["pct_start"] = pct_start
         return factory(optimizer, **kwargs)
 
     def estimated_optimizer_steps(self) -> int:
@@ -355,3 +360,19 @@ class Task(L.LightningModule):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.net.parameters())
+
+
+def short_run_warmup(total_steps: int, pct_start: float) -> float | None:
+    """One-cycle's warm-up share for a run of ``total_steps`` optimizer steps: as given when
+    the warm-up lasts at least two steps; stretched to two steps when it would be shorter
+    (torch divides by zero when it would end on step 0, as ``pct_start`` 0.25 does over 4
+    steps); ``None`` for runs of 1-2 steps, which train at the peak rate throughout."""
+    if total_steps <= 2:
+        log.info("a %d-step run: one-cycle needs 3 or more steps, so the rate stays at its "
+                 "peak (optimizer.lr)", total_steps)  # fmt: skip
+        return None
+    if pct_start * total_steps >= 2:
+        return pct_start
+    log.info("a %d-step run: one-cycle's warm-up stretched to 2 steps (pct_start %.2f)",
+             total_steps, 2 / total_steps)  # fmt: skip
+    return 2 / total_steps

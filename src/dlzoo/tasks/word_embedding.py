@@ -32,7 +32,7 @@ class WordEmbeddingTask(Task):
     spec_type = WordCorpusSpec
     monitor = "val/loss"
     monitor_mode = "min"
-    fitting_models = "word2vec"
+    fitting_models = "word2vec, glove or fasttext"
     predictor = NearestWords
 
     @classmethod
@@ -41,19 +41,21 @@ class WordEmbeddingTask(Task):
 
     @classmethod
     def network_kwargs(cls, spec: Any) -> dict[str, Any]:
-        return {"counts": list(spec.counts)}
+        return {"counts": list(spec.counts), "tokens": list(spec.tokens)}
 
     def make_metrics(self) -> MetricCollection:
         return MetricCollection({})
 
-    def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> StepOutput:
-        centres, contexts = batch[0], batch[1]
-        return StepOutput(self.net(centres, contexts), None, None, len(centres))
+    def shared_step(self, batch: tuple[Tensor, ...], stage: str) -> StepOutput:
+        """The network computes its own objective from the whole example: word2vec's
+        (centres, contexts), GloVe's (rows, columns, counts)."""
+        return StepOutput(self.net(*batch), None, None, len(batch[0]))
 
     # -- the words, and how good they are ----------------------------------------------------
     def word_vectors(self) -> WordVectors:
         assert isinstance(self.spec, WordCorpusSpec)
-        return WordVectors(list(self.spec.tokens), self.net.vectors().cpu())
+        oov = getattr(self.net, "word_vector", None)  # fastText: unseen words from n-grams
+        return WordVectors(list(self.spec.tokens), self.net.vectors().cpu(), oov=oov)
 
     def on_validation_epoch_start(self) -> None:
         # the same noise words every validation: comparable losses across epochs
@@ -86,7 +88,8 @@ class WordEmbeddingTask(Task):
 
     def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
         """The loss of a network whose every score is 0 (it learned nothing)."""
-        return Baseline("test/loss", self.net.untrained_loss(), "scores of zero", False)
+        loss = self.net.untrained_loss(test_targets)
+        return None if loss is None else Baseline("test/loss", loss, "scores of zero", False)
 
     # -- export ------------------------------------------------------------------------------
     def exportable_net(self) -> nn.Module:
