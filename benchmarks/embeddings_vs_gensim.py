@@ -39,13 +39,13 @@ def gensim_row(epochs: int | None) -> dict[str, Any]:
     settings; timed from reading the corpus to the trained vectors."""
     import torch
     from gensim.models import Word2Vec as GensimWord2Vec
-    from hydra.utils import instantiate
 
+    from dlzoo.config.builders import build_datamodule
     from dlzoo.inference.word_vectors import WordVectors, evaluate_vectors
 
     cfg = train_config(("experiment=word2vec_skipgram",))
     start = time.perf_counter()
-    sentences = instantiate(cfg.data).sentences()["train"]
+    sentences = build_datamodule(cfg.data).sentences()["train"]
     epochs = epochs or int(cfg.trainer.max_epochs)
     model = GensimWord2Vec(
         sentences,

@@ -16,18 +16,15 @@ from dlzoo.errors import ConfigError
 from dlzoo.inference.word_vectors import (
     WordVectors,
     evaluate_vectors,
-    glove_6b_50d,
-    read_text_vectors,
+    pretrained_vectors,
 )
 
 log = logging.getLogger(__name__)
-PRETRAINED = {"glove_6b_50d": glove_6b_50d}
 
 
 def load_vectors(source: str, trust: bool = False, data_dir: str | None = None) -> WordVectors:
-    """``glove_6b_50d``, a dlzoo checkpoint (or run folder), or a word2vec/GloVe text file."""
-    if source in PRETRAINED:
-        return PRETRAINED[source]()
+    """``glove_6b_50d``, the book's names (``glove.6b.100d``...), a dlzoo checkpoint (or
+    run folder), or a word2vec/GloVe text file."""
     path = Path(source).expanduser()
     if path.is_dir() or path.suffix == ".ckpt":
         model = restore(path, data_dir=data_dir, trust=trust)
@@ -36,7 +33,7 @@ def load_vectors(source: str, trust: bool = False, data_dir: str | None = None) 
             raise ConfigError(f"vectors={source!r}: its model ({model.config.model.get('name')}) "
                               f"has no word vectors")  # fmt: skip
         return word_vectors()
-    return read_text_vectors(path)
+    return pretrained_vectors(source, data_dir or "data", key="vectors")
 
 
 def embeddings(cfg: DictConfig) -> dict[str, Any]:

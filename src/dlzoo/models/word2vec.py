@@ -171,11 +171,13 @@ class Word2Vec(nn.Module):
         return self.noise[where]
 
     def hierarchical_softmax_loss(self, hidden: Tensor, targets: Tensor) -> Tensor:
-        points, codes = self.tree_points[targets], self.tree_codes[targets]
+        # only the nodes on each path (no padding: a step looks up what it uses)
         mask = self.tree_mask[targets]
-        scores = torch.bmm(self.output(points), hidden.unsqueeze(-1)).squeeze(-1)
-        steps = F.logsigmoid((1 - 2 * codes) * scores) * mask  # code 0: left, sigmoid(+s)
-        return -steps.sum(dim=-1).mean()
+        points, codes = self.tree_points[targets][mask], self.tree_codes[targets][mask]
+        hidden = hidden.repeat_interleave(mask.sum(dim=1), dim=0)
+        scores = (self.output(points) * hidden).sum(dim=-1)
+        steps = F.logsigmoid((1 - 2 * codes) * scores)  # code 0: left, sigmoid(+s)
+        return -steps.sum() / len(targets)
 
     def word_probabilities(self, hidden: Tensor) -> Tensor:
         """P(word | hidden) over the whole vocabulary (for checks; training never needs it)."""

@@ -39,6 +39,9 @@ def run_fields(
         "last_checkpoint": summary["last"],
         "baseline": compare_with_baseline(module, datamodule, test),
     }
+    classical = classical_baselines(datamodule, test)
+    if classical:  # the list: the trivial guess first, then what the data offers
+        fields["baselines"] = [b for b in [fields["baseline"], *classical] if b]
     if getattr(datamodule, "source_info", None):  # where the data came from, if it says
         fields["data_source"] = datamodule.source_info
     return fields
@@ -63,6 +66,27 @@ def compare_with_baseline(
     }
 
 
+def classical_baselines(datamodule: Any, test_metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Baselines a datamodule fits itself (text: TF-IDF + logistic regression), each next to
+    the run's test score."""
+    fit = getattr(datamodule, "classical_baselines", None)
+    if fit is None or not test_metrics:
+        return []
+    out = []
+    for found in fit():
+        score = test_metrics.get(found["metric"])
+        if score is None:
+            continue
+        better = (
+            float(score) > found["value"]
+            if found["higher_is_better"]
+            else float(score) < found["value"]
+        )
+        out.append({k: (round(v, 6) if isinstance(v, float) else v)
+                    for k, v in found.items() if k != "higher_is_better"} | {"learned": better})  # fmt: skip
+    return out
+
+
 def close_loggers(trainer: L.Trainer, cfg: DictConfig, record: dict[str, Any]) -> None:
     """The best validation score as a scalar, the HPARAMS entry, and the loggers' files
     flushed and joined (rank zero only)."""
@@ -85,6 +109,15 @@ def report(record: dict[str, Any]) -> None:
     log.info("run directory: %s", record["run_dir"])
     log.info("best checkpoint: %s", record["best_checkpoint"])
     log.info("metrics: %s", metrics)
+    for other in record.get("baselines", [])[1:]:
+        log.info(
+            "%s %s: %s=%.4f against its %.4f",
+            "beat" if other["learned"] else "did NOT beat",
+            other.get("description", other["how"]),
+            other["metric"],
+            record["metrics"][other["metric"]],
+            other["value"],
+        )
     baseline = record.get("baseline")
     if baseline and not baseline["learned"]:
         log.warning(

@@ -1,0 +1,79 @@
+"""A text classifier's prediction: the label of a text (``text="..."``, or every line of
+``inputs=<file>``), or of a sentence pair (``premise=... hypothesis=...``), with its
+probability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from omegaconf import DictConfig
+
+from dlzoo.errors import ConfigError
+from dlzoo.inference.inputs import predict_batch
+from dlzoo.inference.predictor import Predictor, as_list
+
+
+class TextLabels(Predictor):
+    """Texts (or premise/hypothesis pairs) -> their ``top_k`` labels with probabilities."""
+
+    reads: ClassVar[frozenset[str]] = frozenset({"text", "inputs"})
+    options: ClassVar[dict[str, Any]] = {"top_k": 2, "premise": None, "hypothesis": None}
+    takes: ClassVar[str] = (
+        'text="a text" or inputs=<file, one text a line> (sentence pairs: premise="..." '
+        'hypothesis="...", or inputs=<file, premise TAB hypothesis a line>)'
+    )
+
+    def run(self, cfg: DictConfig) -> list[dict[str, Any]]:
+        k = self.settings["top_k"]
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"top_k={k!r}: must be an integer >= 1")
+        rows = self.read_rows(cfg)
+        x = self.model.datamodule.encode_texts(rows)
+        readable = self.model.module.readable(predict_batch(self.model, x), k)
+        records = []
+        for texts, best in zip(rows, readable, strict=True):
+            shown = " | ".join(texts)
+            records.append({"input": shown, "top_k": best})
+            print(f"{shown}: " + ", ".join(f"{c} ({p:.3f})" for c, p in best))
+        return records
+
+    def read_rows(self, cfg: DictConfig) -> list[tuple[str, ...]]:
+        pair = self.model.spec.is_pair
+        premise, hypothesis = self.settings["premise"], self.settings["hypothesis"]
+        rows: list[tuple[str, ...]] = []
+        if pair and (premise is not None or hypothesis is not None):
+            if premise is None or hypothesis is None:
+                raise ConfigError("a sentence pair needs both premise=... and hypothesis=...")
+            rows.append((str(premise), str(hypothesis)))
+        elif premise is not None or hypothesis is not None:
+            raise ConfigError(f'{self.model_name()} classifies single texts: give text="..."')
+        if cfg.get("text"):
+            if pair:
+                raise ConfigError(f"{self.model_name()} classifies sentence pairs: give "
+                                  f"premise=\"...\" hypothesis=\"...\"")  # fmt: skip
+            rows.append((str(cfg.text),))
+        for name in as_list(cfg.get("inputs")):
+            rows += read_lines(Path(name), pair)
+        if not rows:
+            raise ConfigError(f"nothing to classify: {self.model_name()} takes {self.takes}")
+        return rows
+
+
+def read_lines(path: Path, pair: bool) -> list[tuple[str, ...]]:
+    """One text a line (a pair: premise TAB hypothesis); blank lines skipped."""
+    if not path.is_file():
+        raise ConfigError(f"inputs={str(path)!r}: no such file (one text a line)")
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        raise ConfigError(f"inputs={str(path)!r}: not UTF-8 text") from None
+    if not pair:
+        return [(line,) for line in lines]
+    rows = []
+    for n, line in enumerate(lines, start=1):
+        parts = line.split("\t")
+        if len(parts) != 2:
+            raise ConfigError(f"{path}:{n}: a pair a line, premise TAB hypothesis")
+        rows.append((parts[0], parts[1]))
+    return rows

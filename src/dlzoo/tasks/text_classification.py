@@ -1,0 +1,135 @@
+"""Text classification, the book's chapter 16: sentiment of a text (16.1-16.3) and natural
+language inference on a sentence pair (16.4-16.5), over word embeddings that may start from
+pretrained vectors (GloVe...).
+
+Metrics: accuracy (``val/acc`` picks the checkpoint) and macro-F1. The record holds the
+majority class and a TF-IDF + logistic regression baseline fitted on the same split (the
+datamodule's), and the run's last lines say whether the network beat each.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+from dlzoo.data.text_classification import TextClassificationSpec
+from dlzoo.errors import ConfigError
+from dlzoo.inference.text_labels import TextLabels
+from dlzoo.inference.word_vectors import pretrained_vectors
+from dlzoo.tasks.base import Baseline, StepOutput, Task
+from dlzoo.tasks.multiclass import majority_class_baseline, top_k
+from dlzoo.tasks.registry import register
+
+log = logging.getLogger(__name__)
+
+
+@register
+class TextClassificationTask(Task):
+    """Logits per class of a text or a sentence pair.
+
+    Options (``model.task_options``):
+        embedding: pretrained vectors copied into the network's word embeddings before
+            training (``glove_6b_50d``, the book's ``glove.6b.100d``..., or a vectors file;
+            ``null``: random). Words the vectors lack keep their random start.
+        data_dir: where the book's vectors are looked for and downloaded to.
+    """
+
+    task = "text_classification"
+    spec_type = TextClassificationSpec
+    monitor = "val/acc"
+    monitor_mode = "max"
+    fitting_models = "birnn or textcnn (texts), decomposable_attention (sentence pairs)"
+    predictor = TextLabels
+
+    def __init__(
+        self, *args: Any, embedding: str | None = None, data_dir: str = "data", **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.embedding_source, self.data_dir = embedding, data_dir
+
+    @classmethod
+    def num_outputs(cls, spec: Any) -> int:
+        return spec.num_classes
+
+    @classmethod
+    def network_kwargs(cls, spec: Any) -> dict[str, Any]:
+        return {"tokens": list(spec.tokens)}
+
+    def make_metrics(self) -> MetricCollection:
+        n = len(self.class_names)
+        return MetricCollection({
+            "acc": MulticlassAccuracy(n, average="micro"),
+            "macro_f1": MulticlassF1Score(n, average="macro"),
+        })  # fmt: skip
+
+    def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> StepOutput:
+        x, y = batch[0], batch[1]
+        outputs = self(x)
+        return StepOutput(F.cross_entropy(outputs, y), outputs.detach(), y, len(x))
+
+    def predict_outputs(self, outputs: Tensor) -> Tensor:
+        return outputs.softmax(dim=-1)
+
+    def readable(self, outputs: Tensor, k: int = 2) -> list[list[tuple[str, float]]]:
+        return top_k(outputs, self.class_names, k)
+
+    def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
+        return majority_class_baseline(train_targets, test_targets)
+
+    # -- export ----------------------------------------------------------------------------
+    def example_input(self, batch_size: int = 2) -> Tensor:
+        """Token ids (1, the unknown word: a text of full length, no padding)."""
+        assert self.spec is not None
+        return torch.ones(batch_size, *self.spec.input_shape, dtype=torch.long)
+
+    def export_info(self, datamodule: Any) -> dict[str, Any]:
+        info = super().export_info(datamodule)
+        info["text"] = (
+            "lower-case the text, take its word tokens (letters and digits, an apostrophe "
+            "inside a word: the regex [a-z0-9]+(?:['’][a-z]+)?), map each to its index in "
+            "fitted_preprocessing.tokens (1 for a word not there), cut or pad with 0 to "
+            f"{self.spec.num_steps if self.spec else '?'} ids"
+            + (
+                "; a pair is two such rows, premise then hypothesis"
+                if self.spec and self.spec.is_pair
+                else ""
+            )
+        )
+        return info
+
+    # -- pretrained vectors -----------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Before training starts (and before a resumed run's weights are restored over
+        them), copy the pretrained vectors in; prediction and evaluation never need them."""
+        if stage == "fit" and self.embedding_source and not getattr(self, "_embedded", False):
+            self.load_pretrained(str(self.embedding_source))
+            self._embedded = True
+
+    def load_pretrained(self, source: str) -> None:
+        vectors = pretrained_vectors(source, self.data_dir)
+        tokens = list(getattr(self.spec, "tokens", ()))
+        found = [(i, vectors.find(w)) for i, w in enumerate(tokens) if i > 0]  # 0: padding
+        found = [(i, j) for i, j in found if j is not None]
+        targets = [] if not hasattr(self.net, "word_embeddings") else self.net.word_embeddings()
+        if not targets:
+            raise ConfigError(f"model.embedding={source}: this network has no word embeddings")
+        size = vectors.raw.shape[1]
+        if targets[0].embedding_dim != size:
+            raise ConfigError(
+                f"model.embedding={source} holds vectors of {size} numbers but "
+                f"model.net.embedding_dim={targets[0].embedding_dim}: set "
+                f"model.net.embedding_dim={size}"
+            )
+        rows = torch.tensor([i for i, _ in found], dtype=torch.long)
+        values = vectors.raw[torch.tensor([j for _, j in found], dtype=torch.long)]
+        with torch.no_grad():
+            for table in targets:
+                table.weight[rows.to(table.weight.device)] = values.to(table.weight)
+        log.info("%s: vectors for %d of the %d words (the rest start random)",
+                 source, len(found), len(tokens) - 1)  # fmt: skip

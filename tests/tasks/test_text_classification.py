@@ -1,0 +1,147 @@
+"""Text classification end to end (the book's chapter 16) on generated data: train, the
+record's baselines, predictions on a sentence, pretrained vectors, sentence pairs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import QUIET, compose_config
+from dlzoo.commands.predict import predict
+from dlzoo.commands.train import train
+from dlzoo.errors import ConfigError
+from text_data import POSITIVE, write_sentiment_csv, write_snli
+
+
+def sentiment_options(csv: Path, model: str = "textcnn", *extra: str) -> list[str]:
+    return [
+        f"model={model}",
+        "data=text_csv",
+        f"data.path={csv}",
+        "data.text=review",
+        "data.label=sentiment",
+        "data.num_steps=16",
+        "model.net.embedding_dim=16",
+        "optimizer=adam",
+        "optimizer.lr=0.01",
+        "scheduler=none",
+        "trainer.max_epochs=4",
+        *QUIET,
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def textcnn_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("textcnn")
+    csv = write_sentiment_csv(root / "reviews.csv", n=600)
+    record = train(compose_config(sentiment_options(csv), root / "run"))
+    assert record["status"] == "completed"
+    return root / "run"
+
+
+def test_the_record_holds_both_baselines_and_whether_the_network_beat_each(
+    textcnn_run: Path,
+) -> None:
+    record = json.loads((textcnn_run / "metrics.json").read_text())
+    assert record["task"] == "text_classification" and record["monitor"] == "val/acc"
+    assert {"test/acc", "test/macro_f1"} <= set(record["metrics"])
+    hows = [b["how"] for b in record["baselines"]]
+    assert hows[0] == record["baseline"]["how"] and hows[1] == "tfidf_logreg"
+    accuracy = record["metrics"]["test/acc"]
+    assert accuracy > 0.9 and record["baselines"][0]["learned"]
+    tfidf = record["baselines"][1]  # a bag of words solves this toy data: it may well win
+    assert tfidf["learned"] == (accuracy > tfidf["value"]) and 0.5 < tfidf["value"] <= 1
+
+
+def test_predict_labels_a_sentence_and_a_file_of_lines(textcnn_run: Path, tmp_path: Path) -> None:
+    lines = tmp_path / "mine.txt"
+    lines.write_text("a dull boring mess of a film\n\nthe acting was awful and tedious\n")
+    cfg = compose_config([f"ckpt_path={textcnn_run}", f"text=a {' '.join(POSITIVE[:3])} film",
+                          f"inputs={lines}"], tmp_path, "predict")  # fmt: skip
+    records = predict(cfg)
+    assert [r["top_k"][0][0] for r in records] == ["pos", "neg", "neg"]
+    assert 0.5 < records[0]["top_k"][0][1] <= 1.0
+    wrong = compose_config([f"ckpt_path={textcnn_run}", "premise=a", "hypothesis=b"], tmp_path,
+                           "predict")  # fmt: skip
+    with pytest.raises(ConfigError, match="classifies single texts"):
+        predict(wrong)
+
+
+def test_pretrained_vectors_are_copied_in_and_stay_fixed_when_frozen(tmp_path: Path) -> None:
+    csv = write_sentiment_csv(tmp_path / "reviews.csv", n=200)
+    vectors = tmp_path / "vectors.txt"
+    known = {w: torch.randn(16) for w in ["great", "dull", "film"]}
+    vectors.write_text(
+        "".join(f"{w} {' '.join(f'{v:.5f}' for v in t)}\n" for w, t in known.items())
+    )
+    options = sentiment_options(csv, "birnn", f"model.embedding={vectors}",
+                                "model.net.freeze_embedding=true", "trainer.max_epochs=1")  # fmt: skip
+    record = train(compose_config(options, tmp_path / "run"))
+    state = torch.load(record["last_checkpoint"], weights_only=False)
+    tokens = state["TextClassificationDataModule"]["tokens"]
+    table = state["state_dict"]["net.embedding.weight"]
+    for word, vector in known.items():
+        assert torch.allclose(table[tokens.index(word)], vector, atol=1e-4), word
+    wrong = sentiment_options(
+        csv, "birnn", f"model.embedding={vectors}", "model.net.embedding_dim=8"
+    )
+    with pytest.raises(
+        ConfigError, match="holds vectors of 16 numbers but model.net.embedding_dim=8"
+    ):
+        train(compose_config(wrong, tmp_path / "wrong"))
+
+
+def test_decomposable_attention_classifies_sentence_pairs(tmp_path: Path) -> None:
+    write_snli(tmp_path, {"train": 300, "dev": 60, "test": 60})
+    options = ["model=decomposable_attention", "data=snli", f"paths.data_dir={tmp_path}",
+               "data.min_freq=1", "data.num_steps=8", "data.batch_size=32",
+               "model.net.embedding_dim=16", "model.net.num_hiddens=32",
+               "trainer.max_epochs=2", *QUIET]  # fmt: skip
+    record = train(compose_config(options, tmp_path / "run"))
+    assert record["status"] == "completed" and len(record["baselines"]) == 2
+    cfg = compose_config([f"ckpt_path={tmp_path / 'run'}", "premise=a tall man runs outside",
+                          "hypothesis=a man runs"], tmp_path, "predict")  # fmt: skip
+    assert len(predict(cfg)[0]["top_k"]) == 2
+
+
+@pytest.mark.parametrize("model", ["textcnn", "birnn"])
+def test_the_onnx_export_matches_the_network_on_padded_texts(model: str, tmp_path: Path) -> None:
+    """A batch of another size than the traced one, texts of different lengths (the BiRNN's
+    last-word lookup once baked the traced batch size into the graph)."""
+    ort = pytest.importorskip("onnxruntime")
+    from dlzoo.commands.export import export
+    from dlzoo.config.restore import restore
+
+    csv = write_sentiment_csv(tmp_path / "reviews.csv", n=100)
+    train(compose_config(sentiment_options(csv, model, "trainer.max_epochs=1"), tmp_path / "run"))
+    out = export(
+        compose_config([f"ckpt_path={tmp_path / 'run'}", "format=onnx"], tmp_path, "export")
+    )
+    info = json.loads(Path(f"{out}.json").read_text())
+    assert info["input_dtype"] == "int64" and "fitted_preprocessing.tokens" in info["text"]
+    x = torch.ones(3, 16, dtype=torch.long)
+    x[0, 5:], x[1, 2:], x[2, 3] = 0, 0, 7
+    with torch.no_grad():
+        expected = restore(tmp_path / "run").module.net.eval()(x).numpy()
+    session = ort.InferenceSession(str(out))
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    assert abs(got - expected).max() < 1e-4
+
+
+def test_an_interrupted_run_resumes_to_the_unbroken_runs_figures(tmp_path: Path) -> None:
+    from dlzoo.errors import TrainingInterrupted
+
+    csv = write_sentiment_csv(tmp_path / "reviews.csv", n=300)
+    base = sentiment_options(csv, "textcnn", "trainer.max_epochs=2", "trainer.deterministic=true")
+    reference = train(compose_config(base, tmp_path / "reference"))
+    interrupt = ["+callbacks.ask._target_=stall.InterruptAtStep",
+                 f"+callbacks.ask.step={reference['global_steps'] // 2 + 2}"]  # fmt: skip
+    with pytest.raises(TrainingInterrupted):
+        train(compose_config([*base, *interrupt], tmp_path / "run"))
+    resumed = train(compose_config([*base, "resume=auto"], tmp_path / "run"))
+    for name, value in reference["metrics"].items():
+        assert resumed["metrics"][name] == pytest.approx(value, abs=1e-6), name
