@@ -129,7 +129,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         wps = row["words_per_second"]
         lines.append(
             f"| {row['name']} | {cell(s, 'wordsim353_spearman', '.3f')} | "
-            f"{cell(s, 'simlex999_spearman', '.3f')} | {cell(s, 'analogy_acc', '.3f')} "
+            f"{cell(s, 'simlex999_spearman', '.3f')} | {cell(s, 'analogy_acc', '.2%')} "
             f"(coverage {cell(s, 'analogy_acc_coverage', '.3f')}) | {row['seconds']:.0f} | "
             f"{'-' if wps is None else f'{wps:,.0f}'} | {', '.join(row['nearest'])} |"
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -183,8 +184,37 @@ def eval_main(cfg: DictConfig) -> None:
     run_reporting_errors(evaluate, cfg, "eval")
 
 
+#: keys whose values are a user's free text (commas, brackets and quotes included)
+FREE_TEXT_KEYS = ("text", "premise", "hypothesis", "prefix")
+
+
+def quote_free_text(args: list[str]) -> list[str]:
+    """``text=a gripping, moving film`` as Hydra's grammar needs it (quoted: a comma would
+    make it a list or a sweep); values the user quoted already are left as they are."""
+    out = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if sep and key.lstrip("+") in FREE_TEXT_KEYS and value and value[0] not in "'\"":
+            # Hydra unescapes only backslashes before a quote or the closing quote
+            value = re.sub(r"(\\+)(?='|$)", lambda m: m.group(1) * 2, value)
+            value = "'" + value.replace("'", "\\'") + "'"
+        out.append(f"{key}{sep}{value}")
+    return out
+
+
+def takes_free_text(main: Callable[[], Any]) -> Callable[[], Any]:
+    """An entry point whose free-text values are quoted before Hydra parses them."""
+
+    def run() -> Any:
+        sys.argv[1:] = quote_free_text(sys.argv[1:])
+        return main()
+
+    run.__doc__ = main.__doc__
+    return run
+
+
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="predict")
-def predict_main(cfg: DictConfig) -> None:
+def _predict_main(cfg: DictConfig) -> None:
     """Predict with a checkpoint of any task: its task reads the inputs and reports."""
     from dlzoo.commands.predict import predict
 
@@ -199,20 +229,29 @@ def export_main(cfg: DictConfig) -> None:
     run_reporting_errors(export, cfg, "export")
 
 
+predict_main = takes_free_text(_predict_main)
+
+
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="generate")
-def generate_main(cfg: DictConfig) -> None:
+def _generate_main(cfg: DictConfig) -> None:
     """``predict_text.py``, kept for those who type it: predict.py with a language model."""
     from dlzoo.commands.predict import predict
 
     run_reporting_errors(predict, cfg, "generate", lenient=True)
 
 
+generate_main = takes_free_text(_generate_main)
+
+
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="translate")
-def translate_main(cfg: DictConfig) -> None:
+def _translate_main(cfg: DictConfig) -> None:
     """``translate.py``, kept for those who type it: predict.py with a translation model."""
     from dlzoo.commands.predict import predict
 
     run_reporting_errors(predict, cfg, "translate", lenient=True)
+
+
+translate_main = takes_free_text(_translate_main)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="embeddings")

@@ -155,3 +155,23 @@ def test_an_unusable_log_dir_is_one_line_even_for_root(tmp_path: Path) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: cannot create the run directory /proc/forbidden/")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a gripping, beautifully acted film", "don't stop", "a\\b", "ends with \\", "a\\'b",
+     "[x]=y {z}", "it's \"quoted\", ok?"],
+)  # fmt: skip
+def test_free_text_reaches_the_config_as_typed(text: str) -> None:
+    """``text=a gripping, moving film``: Hydra's grammar read the comma as a list (an
+    "Ambiguous value" error); free-text keys are quoted for it."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from dlzoo.cli import quote_free_text
+
+    parsed = OverridesParser.create().parse_override(quote_free_text([f"text={text}"])[0])
+    assert parsed.value() == text
+    assert quote_free_text(["text='already quoted, fine'", "top_k=3"]) == [
+        "text='already quoted, fine'",
+        "top_k=3",
+    ]

@@ -145,3 +145,14 @@ def test_an_interrupted_run_resumes_to_the_unbroken_runs_figures(tmp_path: Path)
     resumed = train(compose_config([*base, "resume=auto"], tmp_path / "run"))
     for name, value in reference["metrics"].items():
         assert resumed["metrics"][name] == pytest.approx(value, abs=1e-6), name
+
+
+def test_tensorboard_shows_a_confusion_matrix_and_a_table_of_examples(textcnn_run: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(textcnn_run / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"val/confusion_matrix", "test/confusion_matrix"} <= set(tags["images"])
+    table = events.Tensors("test/examples/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert table.startswith("| text | true | predicted |") and table.count("\n") >= 10

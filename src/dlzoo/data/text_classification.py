@@ -1,7 +1,8 @@
 """Labelled texts for classification, the book's chapter 16: sentiment (one text) and natural
 language inference (a premise and a hypothesis).
 
-The book's preprocessing: lower-cased word tokens, a vocabulary of the words seen
+The book's preprocessing, with tokens as GloVe has them: lower-cased words, clitics split
+off ("does n't") and "!"/"?" kept (:func:`text_tokens`), a vocabulary of the words seen
 ``min_freq`` times in the training split (``<pad>`` and ``<unk>`` first), every text cut or
 padded to ``num_steps`` tokens. An example is ``(num_steps,)`` token ids, or ``(2,
 num_steps)`` for a pair. Vocabulary and class names are saved in every checkpoint, so
@@ -12,6 +13,7 @@ are carved from the training rows by a seeded shuffle.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +26,22 @@ from dlzoo.data import text_sources
 from dlzoo.data.base import InMemoryDataModule, Split
 from dlzoo.data.spec import DataSpec
 from dlzoo.data.text_sources import LabelledTexts, Row
-from dlzoo.data.word_corpus import word_tokens
 from dlzoo.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
 PAD, UNK = "<pad>", "<unk>"
+#: GloVe's tokens (the Stanford tokenizer's): clitics split off ("does n't", "it 's"), and
+#: "!" and "?", which carry opinion; other punctuation dropped
+TOKEN = re.compile(r"n't|'(?:s|re|ve|ll|d|m)\b|[a-z0-9]+(?=n't)|[a-z0-9]+|[!?]")
+
+
+def text_tokens(text: str) -> list[str]:
+    """Lower-cased tokens as GloVe's vocabulary has them: "Doesn't it's!" -> does, n't,
+    it, 's, !"""
+    return TOKEN.findall(text.lower().replace("’", "'"))
+
+
 SOURCES = ("rotten_tomatoes", "imdb", "text_folder", "text_csv", "snli", "sentence_pairs")
 PAIR_SOURCES = ("snli", "sentence_pairs")
 
@@ -67,7 +79,7 @@ def encode(texts: list[str], index: dict[str, int], num_steps: int) -> tuple[np.
     out = np.zeros((len(texts), num_steps), dtype=np.int64)
     cut = 0
     for i, text in enumerate(texts):
-        ids = [index.get(w, 1) for w in word_tokens(text)]
+        ids = [index.get(w, 1) for w in text_tokens(text)]
         cut += len(ids) > num_steps
         ids = ids[:num_steps]
         out[i, : len(ids)] = ids
@@ -189,7 +201,7 @@ class TextClassificationDataModule(InMemoryDataModule):
             if len(classes) < 2:
                 raise DataError(f"the labels hold one class only ({classes[0]!r}): a classifier "
                                 f"needs two or more (data.label={self.label!r})")  # fmt: skip
-            counts = Counter(w for texts, _ in train for t in texts for w in word_tokens(t))
+            counts = Counter(w for texts, _ in train for t in texts for w in text_tokens(t))
             kept = sorted((w for w, c in counts.items() if c >= self.min_freq),
                           key=lambda w: (-counts[w], w))  # fmt: skip
             if not kept:

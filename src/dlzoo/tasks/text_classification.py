@@ -12,14 +12,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from dlzoo.data.text_classification import TextClassificationSpec
+from dlzoo.data.text_classification import TOKEN, TextClassificationSpec
 from dlzoo.errors import ConfigError
+from dlzoo.figures.render import confusion_image
 from dlzoo.inference.text_labels import TextLabels
 from dlzoo.inference.word_vectors import pretrained_vectors
 from dlzoo.tasks.base import Baseline, StepOutput, Task
@@ -27,6 +30,23 @@ from dlzoo.tasks.multiclass import majority_class_baseline, top_k
 from dlzoo.tasks.registry import register
 
 log = logging.getLogger(__name__)
+
+
+class SeenTexts:
+    """One evaluation epoch's labels and predictions, and its first few examples."""
+
+    def __init__(self, examples: int = 12) -> None:
+        self.true: list[Tensor] = []
+        self.pred: list[Tensor] = []
+        self.examples: list[tuple[Tensor, int, int]] = []
+        self.limit = examples
+
+    def add(self, x: Tensor, y: Tensor, outputs: Tensor) -> None:
+        pred = outputs.detach().argmax(dim=-1).cpu()
+        self.true.append(y.detach().cpu())
+        self.pred.append(pred)
+        for i in range(min(self.limit - len(self.examples), len(y))):
+            self.examples.append((x[i].detach().cpu(), int(y[i]), int(pred[i])))
 
 
 @register
@@ -52,6 +72,7 @@ class TextClassificationTask(Task):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.embedding_source, self.data_dir = embedding, data_dir
+        self._seen: SeenTexts | None = None
 
     @classmethod
     def num_outputs(cls, spec: Any) -> int:
@@ -71,7 +92,47 @@ class TextClassificationTask(Task):
     def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> StepOutput:
         x, y = batch[0], batch[1]
         outputs = self(x)
+        if stage != "train" and self._seen is not None:
+            self._seen.add(x, y, outputs)
         return StepOutput(F.cross_entropy(outputs, y), outputs.detach(), y, len(x))
+
+    # -- what TensorBoard shows: a confusion matrix and a table of examples -----------------
+    def on_validation_epoch_start(self) -> None:
+        self._seen = None if self.trainer.sanity_checking else SeenTexts()
+
+    def on_test_epoch_start(self) -> None:
+        self._seen = SeenTexts()
+
+    def on_validation_epoch_end(self) -> None:
+        self._show("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._show("test")
+
+    def _show(self, stage: str) -> None:
+        seen, self._seen = self._seen, None
+        writer = next(
+            (lg.experiment for lg in self.loggers if isinstance(lg, TensorBoardLogger)), None
+        )
+        if seen is None or writer is None or not seen.true or not self.trainer.is_global_zero:
+            return
+        names = list(self.class_names)
+        true, pred = torch.cat(seen.true).numpy(), torch.cat(seen.pred).numpy()
+        matrix = np.zeros((len(names), len(names)), dtype=np.int64)
+        np.add.at(matrix, (true, pred), 1)
+        step = self.trainer.global_step
+        writer.add_image(f"{stage}/confusion_matrix", confusion_image(matrix, names), step,
+                         dataformats="HWC")  # fmt: skip
+        tokens = list(getattr(self.spec, "tokens", ()))
+        rows = ["| text | true | predicted |", "|---|---|---|"]
+        for ids, t, p in seen.examples:
+            words = " / ".join(
+                " ".join(tokens[i] for i in row if i > 0)
+                for row in ids.view(-1, ids.shape[-1]).tolist()
+            )
+            predicted = names[p] if t == p else f"**{names[p]}**"  # mistakes in bold
+            rows.append(f"| {words} | {names[t]} | {predicted} |")
+        writer.add_text(f"{stage}/examples", "\n".join(rows), step)
 
     def predict_outputs(self, outputs: Tensor) -> Tensor:
         return outputs.softmax(dim=-1)
@@ -91,8 +152,9 @@ class TextClassificationTask(Task):
     def export_info(self, datamodule: Any) -> dict[str, Any]:
         info = super().export_info(datamodule)
         info["text"] = (
-            "lower-case the text, take its word tokens (letters and digits, an apostrophe "
-            "inside a word: the regex [a-z0-9]+(?:['’][a-z]+)?), map each to its index in "
+            "lower-case the text (’ as '), take its tokens with the regex "
+            + TOKEN.pattern
+            + ", map each to its index in "
             "fitted_preprocessing.tokens (1 for a word not there), cut or pad with 0 to "
             f"{self.spec.num_steps if self.spec else '?'} ids"
             + (
