@@ -120,9 +120,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         return "-" if value is None else format(value, spec)
 
     lines = [
-        "| run | WordSim-353 ρ | SimLex-999 ρ | analogy top-1 | wall time (s) | words / s | "
-        f"nearest to {PROBE} |",
-        "|---|---|---|---|---|---|---|",
+        "| run | WordSim-353 ρ | SimLex-999 ρ | analogy top-1 | semantic / syntactic | "
+        f"wall time (s) | words / s | nearest to {PROBE} |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         s = row["scores"]
@@ -130,7 +130,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {row['name']} | {cell(s, 'wordsim353_spearman', '.3f')} | "
             f"{cell(s, 'simlex999_spearman', '.3f')} | {cell(s, 'analogy_acc', '.2%')} "
-            f"(coverage {cell(s, 'analogy_acc_coverage', '.3f')}) | {row['seconds']:.0f} | "
+            f"(coverage {cell(s, 'analogy_acc_coverage', '.3f')}) | "
+            f"{cell(s, 'analogy_semantic_acc', '.1%')} / {cell(s, 'analogy_syntactic_acc', '.1%')} | "
+            f"{row['seconds']:.0f} | "
             f"{'-' if wps is None else f'{wps:,.0f}'} | {', '.join(row['nearest'])} |"
         )
     return "\n".join(lines)

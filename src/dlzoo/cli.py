@@ -152,7 +152,7 @@ def check_optional_choices() -> None:
             continue
         close = difflib.get_close_matches(str(chosen), options, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(close)}? " if close else ""
-        listed = ", ".join(options) if len(options) <= 12 else f"{len(options)}: ls conf/{group}"
+        listed = ", ".join(options) if len(options) <= 12 else f"{len(options)} (ls conf/{group})"
         fail(f"{group}={chosen}: no such config in conf/{group}/ (or hydra.searchpath); "
              f"{hint}the {group} configs: {listed}")  # fmt: skip
 
@@ -197,7 +197,7 @@ def quote_free_text(args: list[str]) -> list[str]:
         if sep and key.lstrip("+") in FREE_TEXT_KEYS and value and value[0] not in "'\"":
             # Hydra unescapes only backslashes before a quote or the closing quote
             value = re.sub(r"(\\+)(?='|$)", lambda m: m.group(1) * 2, value)
-            value = "'" + value.replace("'", "\\'") + "'"
+            value = "'" + value.replace("'", "\\'").replace("${", "\\${") + "'"
         out.append(f"{key}{sep}{value}")
     return out
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from conftest import run_script
 
@@ -160,7 +161,7 @@ def test_an_unusable_log_dir_is_one_line_even_for_root(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text",
     ["a gripping, beautifully acted film", "don't stop", "a\\b", "ends with \\", "a\\'b",
-     "[x]=y {z}", "it's \"quoted\", ok?"],
+     "[x]=y {z}", "it's \"quoted\", ok?", "${oops}", "costs $5"],
 )  # fmt: skip
 def test_free_text_reaches_the_config_as_typed(text: str) -> None:
     """``text=a gripping, moving film``: Hydra's grammar read the comma as a list (an
@@ -170,7 +171,7 @@ def test_free_text_reaches_the_config_as_typed(text: str) -> None:
     from dlzoo.cli import quote_free_text
 
     parsed = OverridesParser.create().parse_override(quote_free_text([f"text={text}"])[0])
-    assert parsed.value() == text
+    assert OmegaConf.create({"text": parsed.value()}).text == text  # ${...} is not resolved
     assert quote_free_text(["text='already quoted, fine'", "top_k=3"]) == [
         "text='already quoted, fine'",
         "top_k=3",

@@ -87,7 +87,29 @@ def write(path: Path, text: str | bytes) -> Path:
 @pytest.mark.parametrize(
     ("name", "content", "options", "error", "message"),
     [
-        ("empty.csv", "", {}, ConfigError, "no column 'text'"),
+        ("empty.csv", "", {}, DataError, "the file is empty"),
+        (
+            "short.csv",
+            "text,label\n" + "a fine film,pos\nbad,neg\n" * 10 + "no label here\n",
+            {},
+            DataError,
+            r"short.csv:22: 2 fields expected",
+        ),
+        (
+            "quote.csv",
+            'text,label\n"broken, row\n' + "fine,pos\n" * 5,
+            {},
+            DataError,
+            "an unclosed quote",
+        ),
+        (
+            "ids.csv",
+            "text,label\n" + "".join(f"film {i},{i}\n" for i in range(30)),
+            {},
+            DataError,
+            "holds 30 different values in 30 rows",
+        ),
+        ("semi.csv", "text;label\na;b\n", {}, ConfigError, "separated by ';'"),
         ("cols.csv", "review,stars\nnice,5\n", {}, ConfigError, "no column 'text'.*'review'"),
         ("one.csv", "text,label\n" + "a fine film,pos\n" * 30, {}, DataError, "one class only"),
         (
@@ -137,3 +159,13 @@ def test_a_huge_review_is_cut_to_num_steps_with_a_warning(
         dm.setup()
     assert "longer than data.num_steps=20 tokens and were cut" in caplog.text
     assert max(v[0].shape[1] for v in dm.splits.values()) == 20
+
+
+def test_excel_utf8_csv_and_rows_without_labels(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts with a byte-order mark (its first column was not found);
+    rows without a label were dropped without a word."""
+    rows = "".join(f"{t},{label}\n" for t, label in sentiment_rows(40)) + "no label,\n" * 3
+    path = tmp_path / "excel.csv"
+    path.write_bytes(("\ufefftext,label\n" + rows).encode("utf-8"))
+    dm = TextClassificationDataModule(source="text_csv", path=str(path))
+    assert dm.rows() and dm.source_info["rows_without_label"] == 3

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import QUIET, compose_config, run_script
 from dlzoo.commands.embeddings import embeddings
@@ -15,6 +16,7 @@ from dlzoo.commands.export import export
 from dlzoo.commands.predict import predict
 from dlzoo.commands.train import train
 from dlzoo.errors import ConfigError
+from dlzoo.inference.word_vectors import WordVectors
 from text_data import TOPICS, write_topic_corpus
 
 
@@ -142,3 +144,54 @@ def test_the_other_recipes_train_and_answer_from_the_checkpoint(
     nearest = [w for w, _ in predict(cfg)[0]["nearest"]]
     topic = "animals" if query == "cat" else "tools"
     assert sum(w in TOPICS[topic] for w in nearest) >= 2, nearest
+
+
+def test_mismatched_model_and_data_and_bad_options_are_one_message(tmp_path: Path) -> None:
+    """experiment=glove data=word_corpus ended in a TypeError deep in training."""
+    corpus = write_topic_corpus(tmp_path / "corpus.txt", sentences=300)
+    for options, message in [
+        (["experiment=glove", "data=word_corpus"], "model=glove trains on cooccurrence"),
+        (["experiment=word2vec_skipgram", "data=word_cooccurrence"], "model=word2vec"),
+        (["experiment=word2vec_skipgram", "data.max_sentences=-5"], "data.max_sentences=-5"),
+    ]:
+        cfg = compose_config([*options, f"data.path={corpus}", *QUIET], tmp_path / "run")
+        with pytest.raises(ConfigError, match=message):
+            train(cfg)
+
+
+def test_the_vectors_leave_out_unk_and_a_word_too_short_for_ngrams_is_refused(
+    trained: Path, tmp_path: Path
+) -> None:
+    from dlzoo.commands.embeddings import load_vectors
+    from dlzoo.models.fasttext import FastText
+
+    assert "<unk>" not in load_vectors(str(trained)).words
+    net = FastText([2], 3, [0, 5, 5], ["<unk>", "cat", "dog"], embedding_dim=4, buckets=50)
+    vectors = WordVectors(["cat", "dog"], net.vectors()[1:], oov=net.word_vector)
+    with pytest.raises(ConfigError, match="'x' .* too short to have character n-grams"):
+        vectors.similar("x")
+
+
+def test_a_finite_but_exploding_loss_is_called_divergence() -> None:
+    """On a newcomer's own small corpus the recipe's rate sent the loss to 1e29 while it
+    stayed finite, and the run said "completed"."""
+    from types import SimpleNamespace
+    from unittest.mock import PropertyMock, patch
+
+    from dlzoo.errors import TrainingDiverged
+    from dlzoo.models.word2vec import Word2Vec
+    from dlzoo.tasks.word_embedding import WordEmbeddingTask
+
+    net = Word2Vec([4], 5, [0, 4, 3, 2, 1])
+    task = WordEmbeddingTask(net, optimizer=lambda p: torch.optim.SGD(p, lr=280.0))
+    optimizer = task.optimizer_factory(net.parameters())
+    for loss, diverges in ((3.0, False), (2.7e6, True)):
+        fake = SimpleNamespace(callback_metrics={"train/loss_epoch": torch.tensor(loss)},
+                               optimizers=[optimizer], current_epoch=1)  # fmt: skip
+        with patch.object(WordEmbeddingTask, "trainer", new_callable=PropertyMock) as trainer:
+            trainer.return_value = fake
+            if diverges:
+                with pytest.raises(TrainingDiverged, match=r"it was 280\): lower optimizer.lr"):
+                    task.on_train_epoch_end()
+            else:
+                task.on_train_epoch_end()

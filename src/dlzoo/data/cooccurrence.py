@@ -46,6 +46,7 @@ class CooccurrenceDataModule(WordCorpusDataModule):
     they were not fitted to. (Counts from held-out sentences are too noisy for that: most
     pairs there are seen once or twice.)"""
 
+    examples_kind = "cooccurrence"
     # the entries are fixed: served in a new order every epoch like any in-memory split
     train_dataloader = InMemoryDataModule.train_dataloader
 

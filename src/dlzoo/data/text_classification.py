@@ -199,8 +199,13 @@ class TextClassificationDataModule(InMemoryDataModule):
             train = self.rows()["train"]
             classes = tuple(sorted({label for _, label in train}))
             if len(classes) < 2:
+                where = (
+                    f" (data.label={self.label!r})"
+                    if self.source in ("text_csv", "sentence_pairs")
+                    else ""
+                )
                 raise DataError(f"the labels hold one class only ({classes[0]!r}): a classifier "
-                                f"needs two or more (data.label={self.label!r})")  # fmt: skip
+                                f"needs two or more{where}")  # fmt: skip
             counts = Counter(w for texts, _ in train for t in texts for w in text_tokens(t))
             kept = sorted((w for w, c in counts.items() if c >= self.min_freq),
                           key=lambda w: (-counts[w], w))  # fmt: skip
@@ -221,7 +226,7 @@ class TextClassificationDataModule(InMemoryDataModule):
         return {"tokens": list(tokens), "class_names": list(classes)}
 
     # -- examples ----------------------------------------------------------------------------
-    def encode_texts(self, texts: list[tuple[str, ...]]) -> Tensor:
+    def encode_texts(self, texts: list[tuple[str, ...]], split: str = "given") -> Tensor:
         """Token ids of rows of texts: ``(n, num_steps)``, or ``(n, 2, num_steps)``."""
         index = {w: i for i, w in enumerate(self.vocabulary()[0])}
         parts, cut = [], 0
@@ -230,8 +235,8 @@ class TextClassificationDataModule(InMemoryDataModule):
             parts.append(ids)
             cut += n
         if cut:
-            log.warning("%d texts are longer than data.num_steps=%d tokens and were cut",
-                        cut, self.num_steps)  # fmt: skip
+            log.warning("%d %s texts are longer than data.num_steps=%d tokens and were cut",
+                        cut, split, self.num_steps)  # fmt: skip
         stacked = np.stack(parts, axis=1) if self.is_pair else parts[0]
         return torch.from_numpy(stacked)
 
@@ -242,9 +247,9 @@ class TextClassificationDataModule(InMemoryDataModule):
         for name, rows in self.rows().items():
             unknown = sorted({label for _, label in rows} - set(label_index))
             if unknown:
-                raise DataError(f"the {name} split has labels the training split lacks: "
-                                f"{unknown[:5]} (training labels: {list(classes)})")  # fmt: skip
-            x = self.encode_texts([texts for texts, _ in rows])
+                raise DataError(f"the {name} rows have labels the model was not trained on: "
+                                f"{unknown[:5]} (its labels: {list(classes)[:10]})")  # fmt: skip
+            x = self.encode_texts([texts for texts, _ in rows], name)
             y = torch.tensor([label_index[label] for _, label in rows])
             splits[name] = (x, y)
         return splits

@@ -20,6 +20,7 @@ import bz2
 import csv
 import hashlib
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from dlzoo.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
 
 Row = tuple[tuple[str, ...], str]
 SPLITS = ("train", "val", "test")
@@ -175,31 +178,60 @@ def text_folder(path: str) -> LabelledTexts:
                 splits[split].append(((read_text(file),), class_dir.name))
     if not splits["train"]:
         raise DataError(f"{root}: no <class>/*.txt files (one sub-folder of .txt files per class)")
-    return LabelledTexts(splits, {"origin": str(root), "rows": _counts(splits)})
+    every = [r for part in splits.values() for r in part]
+    return LabelledTexts(
+        splits, {"origin": str(root), "rows": _counts(splits), "sha1": text_hash(every)}
+    )
 
 
 def text_table(path: str, columns: list[str], label: str) -> LabelledTexts:
-    """A CSV (or TSV, by its ``.tsv`` suffix) with the named text column(s) and label."""
+    """A CSV (or TSV, by its ``.tsv`` suffix) with the named text column(s) and label; a
+    row with too few or too many fields is an error naming its line, rows without a label
+    are dropped and counted."""
     file = Path(path).expanduser()
     if not file.is_file():
         raise ConfigError(f"data.path={path!r}: no such file")
-    text = read_text(file)
+    text = read_text(file).removeprefix("\ufeff")  # Excel's "CSV UTF-8" starts with a BOM
+    if not text.strip():
+        raise DataError(f"{file}: the file is empty")
     csv.field_size_limit(2**31 - 1)  # a whole book in one cell is still a text (cut later)
     dialect = "excel-tab" if file.suffix.lower() == ".tsv" else "excel"
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     have = reader.fieldnames or []
     missing = [c for c in [*columns, label] if c not in have]
     if missing:
+        hint = (
+            "; is it separated by ';'? save it with commas"
+            if len(have) == 1 and ";" in have[0]
+            else ""
+        )
         raise ConfigError(f"{file}: no column {missing[0]!r} (its columns: {have}); name the "
-                          f"columns with data.text / data.label")  # fmt: skip
-    rows = [(tuple(r[c] or "" for c in columns), str(r[label])) for r in reader]
-    rows = [r for r in rows if r[1].strip() != ""]
+                          f"columns with data.text / data.label{hint}")  # fmt: skip
+    rows: list[Row] = []
+    unlabelled = empty = 0
+    for record in reader:
+        if None in record or any(v is None for v in record.values()):
+            raise DataError(f"{file}:{reader.line_num}: {len(have)} fields expected (the header's), "
+                            f"this row has another count: a stray comma or an unclosed quote?")  # fmt: skip
+        texts, value = tuple(record[c] for c in columns), str(record[label]).strip()
+        if not value:
+            unlabelled += 1
+            continue
+        empty += not any(t.strip() for t in texts)
+        rows.append((texts, value))
     if not rows:
         raise DataError(f"{file}: no labelled rows")
+    distinct = len({value for _, value in rows})
+    if len(rows) >= 20 and distinct > len(rows) // 2:
+        raise DataError(f"{file}: data.label={label!r} holds {distinct} different values in "
+                        f"{len(rows)} rows: not a column of class labels")  # fmt: skip
     splits = {"train": rows, "val": [], "test": []}
-    return LabelledTexts(
-        splits, {"origin": str(file), "rows": _counts(splits), "sha1": text_hash(rows)}
-    )
+    info = {"origin": str(file), "rows": _counts(splits), "sha1": text_hash(rows)}
+    if unlabelled or empty:
+        log.warning("%s: %d rows without a label left out, %d rows with an empty text kept",
+                    file, unlabelled, empty)  # fmt: skip
+        info.update(rows_without_label=unlabelled, empty_texts=empty)
+    return LabelledTexts(splits, info)
 
 
 def _counts(splits: dict[str, list[Row]]) -> dict[str, int]:

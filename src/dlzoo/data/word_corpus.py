@@ -62,6 +62,8 @@ class WordCorpusSpec(DataSpec):
 
     tokens: tuple[str, ...] = ()
     counts: tuple[int, ...] = ()
+    #: what an example is: ``windows`` (word2vec, fastText) or ``cooccurrence`` (GloVe)
+    examples: str = "windows"
     task: str = field(default="word_embedding", init=False)
 
     @property
@@ -151,6 +153,8 @@ class WindowBatches(ResumableBatches):
 class WordCorpusDataModule(InMemoryDataModule):
     """Centre words and their context windows from a word corpus.
 
+    (``examples_kind`` names what an example is, for the networks to check.)
+
     Args:
         path: a UTF-8 text file, one sentence (or paragraph) a line; ``None``: the book's
             PTB files in ``data_dir``, else the offline sources named by ``sources``.
@@ -168,6 +172,8 @@ class WordCorpusDataModule(InMemoryDataModule):
         bpe_merges: merges learned with ``tokenizer=bpe``.
         split_seed: seed of the sentence split; ``data_seed``: of subsampling and windows.
     """
+
+    examples_kind = "windows"
 
     def __init__(
         self,
@@ -195,6 +201,8 @@ class WordCorpusDataModule(InMemoryDataModule):
         self.subsample_threshold = subsample_threshold
         self.max_window_size = max_window_size
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        if max_sentences is not None and (not isinstance(max_sentences, int) or max_sentences < 1):
+            raise ConfigError(f"data.max_sentences={max_sentences!r}: an integer >= 1, or null")
         self.max_sentences = max_sentences
         if tokenizer not in TOKENIZERS:
             raise ConfigError(f"data.tokenizer={tokenizer!r}: choose one of {list(TOKENIZERS)}")
@@ -231,6 +239,8 @@ class WordCorpusDataModule(InMemoryDataModule):
         if corpus.splits is not None:  # the book's PTB files come split
             return {k: [word_tokens(s) for s in v] for k, v in corpus.splits.items()}
         lines = corpus.lines[: self.max_sentences] if self.max_sentences else corpus.lines
+        if self.max_sentences:  # the sources above are counted whole; say what was used
+            self.source_info["used_sentences"] = len(lines)
         tokenised = [t for t in (word_tokens(line) for line in lines) if t]
         order = np.random.default_rng(self.split_seed).permutation(len(tokenised))
         n_test = int(round(self.test_fraction * len(tokenised)))
@@ -265,7 +275,8 @@ class WordCorpusDataModule(InMemoryDataModule):
     @property
     def spec(self) -> WordCorpusSpec:
         tokens, counts = self.vocabulary()
-        return WordCorpusSpec((2 * self.max_window_size,), tokens=tokens, counts=counts)
+        return WordCorpusSpec((2 * self.max_window_size,), tokens=tokens, counts=counts,
+                              examples=self.examples_kind)  # fmt: skip
 
     def state_dict(self) -> dict[str, Any]:
         tokens, counts = self.vocabulary()

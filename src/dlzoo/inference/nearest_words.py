@@ -3,6 +3,7 @@ the answer to an analogy (``text="beijing china tokyo"``: beijing : china :: tok
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from omegaconf import DictConfig
@@ -16,14 +17,22 @@ class NearestWords(Predictor):
 
     reads: ClassVar[frozenset[str]] = frozenset({"text", "inputs"})
     options: ClassVar[dict[str, Any]] = {"top_k": 10}
-    takes: ClassVar[str] = 'text=<a word> (or text="a b c" for a : b :: c : ?)'
+    takes: ClassVar[str] = (
+        'text=<a word> (or text="a b c" for a : b :: c : ?), or inputs=<file, one a line>'
+    )
 
     def run(self, cfg: DictConfig) -> list[dict[str, Any]]:
         k = self.settings["top_k"]
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ConfigError(f"top_k={k!r}: must be an integer >= 1")
         queries = [str(cfg.text)] if cfg.get("text") else []
-        queries += as_list(cfg.get("inputs"))
+        for item in as_list(cfg.get("inputs")):
+            path = Path(item)  # a file: one query a line; anything else is a query itself
+            queries += (
+                [q for q in path.read_text().splitlines() if q.strip()]
+                if path.is_file()
+                else [item]
+            )
         if not queries:
             raise ConfigError(f"nothing to look up: {self.model_name()} takes {self.takes}")
         vectors = self.model.module.word_vectors()

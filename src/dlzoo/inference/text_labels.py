@@ -11,17 +11,19 @@ from omegaconf import DictConfig
 
 from dlzoo.errors import ConfigError
 from dlzoo.inference.inputs import predict_batch
+from dlzoo.inference.labels import write_csv
 from dlzoo.inference.predictor import Predictor, as_list
 
 
 class TextLabels(Predictor):
     """Texts (or premise/hypothesis pairs) -> their ``top_k`` labels with probabilities."""
 
-    reads: ClassVar[frozenset[str]] = frozenset({"text", "inputs"})
+    reads: ClassVar[frozenset[str]] = frozenset({"text", "inputs", "output"})
     options: ClassVar[dict[str, Any]] = {"top_k": 2, "premise": None, "hypothesis": None}
     takes: ClassVar[str] = (
-        'text="a text" or inputs=<file, one text a line> (sentence pairs: premise="..." '
-        'hypothesis="...", or inputs=<file, premise TAB hypothesis a line>)'
+        'text="a text" or inputs=<file, one text a line, or a CSV with the training text '
+        'column> (sentence pairs: premise="..." hypothesis="...", or inputs=<file, premise '
+        "TAB hypothesis a line>); output=<file.csv> also writes them"
     )
 
     def run(self, cfg: DictConfig) -> list[dict[str, Any]]:
@@ -31,11 +33,20 @@ class TextLabels(Predictor):
         rows = self.read_rows(cfg)
         x = self.model.datamodule.encode_texts(rows)
         readable = self.model.module.readable(predict_batch(self.model, x), k)
+        known = (x > 1).flatten(1).any(dim=1).tolist()  # 0 pads, 1 is the unknown word
         records = []
-        for texts, best in zip(rows, readable, strict=True):
+        for texts, best, any_known in zip(rows, readable, known, strict=True):
             shown = " | ".join(texts)
             records.append({"input": shown, "top_k": best})
-            print(f"{shown}: " + ", ".join(f"{c} ({p:.3f})" for c, p in best))
+            note = "" if any_known else "  [no word of it is in the model's vocabulary]"
+            print(f"{shown}: " + ", ".join(f"{c} ({p:.3f})" for c, p in best) + note)
+        if cfg.get("output"):
+            try:
+                write_csv(Path(cfg.output), records)
+            except OSError as err:
+                raise ConfigError(
+                    f"output={cfg.output!r}: cannot write it ({err.strerror})"
+                ) from None
         return records
 
     def read_rows(self, cfg: DictConfig) -> list[tuple[str, ...]]:
@@ -48,16 +59,41 @@ class TextLabels(Predictor):
             rows.append((str(premise), str(hypothesis)))
         elif premise is not None or hypothesis is not None:
             raise ConfigError(f'{self.model_name()} classifies single texts: give text="..."')
-        if cfg.get("text"):
+        if cfg.get("text") is not None:
+            if not str(cfg.text).strip():
+                raise ConfigError('text="": nothing to classify')
             if pair:
                 raise ConfigError(f"{self.model_name()} classifies sentence pairs: give "
                                   f"premise=\"...\" hypothesis=\"...\"")  # fmt: skip
             rows.append((str(cfg.text),))
         for name in as_list(cfg.get("inputs")):
-            rows += read_lines(Path(name), pair)
+            if Path(name).suffix.lower() in (".csv", ".tsv"):
+                rows += read_table(Path(name), self.model.datamodule.text_columns)
+            else:
+                rows += read_lines(Path(name), pair)
         if not rows:
             raise ConfigError(f"nothing to classify: {self.model_name()} takes {self.takes}")
         return rows
+
+
+def read_table(path: Path, columns: list[str]) -> list[tuple[str, ...]]:
+    """The training text column(s) of each row of a CSV/TSV (its header names them)."""
+    import csv
+    import io
+
+    if not path.is_file():
+        raise ConfigError(f"inputs={str(path)!r}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise ConfigError(f"inputs={str(path)!r}: not UTF-8 text") from None
+    dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ConfigError(f"inputs={str(path)!r}: no column {missing[0]!r}, the text column the "
+                          f"model was trained on (its columns: {reader.fieldnames})")  # fmt: skip
+    return [tuple(r[c] or "" for c in columns) for r in reader]
 
 
 def read_lines(path: Path, pair: bool) -> list[tuple[str, ...]]:

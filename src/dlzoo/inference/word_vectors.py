@@ -15,6 +15,7 @@ text file.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -35,6 +36,8 @@ EVALUATION_FILES = {
     "analogy": "gensim/test/test_data/questions-words.txt",
 }
 ANALOGY_VOCAB = 30_000
+#: fewer covered pairs or questions than this give no score (``None``), not a chance one
+MIN_COVERED = 10
 
 
 class WordVectors:
@@ -65,10 +68,19 @@ class WordVectors:
             return self.unit[i]
         if self.oov is None:
             raise ConfigError(f"{word!r} is not among the {len(self)} words of these vectors")
-        return torch.nn.functional.normalize(self.oov(word.lower()).float().cpu(), dim=0)
+        built = self.oov(word.lower()).float().cpu()
+        if not bool(built.any()):
+            raise ConfigError(f"{word!r} is not among the {len(self)} words of these vectors "
+                              f"and too short to have character n-grams")  # fmt: skip
+        return torch.nn.functional.normalize(built, dim=0)
 
     def find(self, word: str) -> int | None:
-        return self.index.get(word.lower(), self.index.get(word))
+        """The row of ``word`` (lower-cased first); with byte-pair pieces, a whole word is
+        the piece ``word_``."""
+        for key in (word.lower(), word, word.lower() + "_"):
+            if key in self.index:
+                return self.index[key]
+        return None
 
     def lookup(self, word: str) -> int:
         i = self.find(word)
@@ -85,7 +97,9 @@ class WordVectors:
                 scores[i] = -float("inf")
         top = torch.topk(scores, min(k, len(scores)))
         return [
-            (self.words[int(i)], float(s)) for s, i in zip(top.values, top.indices, strict=True)
+            (self.words[int(i)], float(s))
+            for s, i in zip(top.values, top.indices, strict=True)
+            if s > -float("inf")  # the words left out, when fewer than k are left
         ]
 
     def _listed(self, *words: str) -> set[int]:
@@ -119,19 +133,29 @@ def read_text_vectors(path: str | Path) -> WordVectors:
     file = Path(path).expanduser()
     if not file.is_file():
         raise ConfigError(f"vectors={str(path)!r}: no such file")
-    words, rows = [], []
+    words, rows, seen, header = [], [], {}, None
     with open(file, encoding="utf-8", errors="replace") as f:
-        for n, line in enumerate(f):
+        for n, line in enumerate(f, start=1):
             parts = line.rstrip().split(" ")
-            if n == 0 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                continue  # word2vec's header
+            if n == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                header = int(parts[0])  # word2vec's header: words, dimensions
+                continue
             try:
-                rows.append([float(v) for v in parts[1:]])
+                row = [float(v) for v in parts[1:]]
             except ValueError:
-                raise DataError(f"{file}:{n + 1}: not a word and its numbers") from None
+                raise DataError(f"{file}:{n}: not a word and its numbers (a text file of "
+                                f"word2vec or GloVe vectors; binary files are not read)") from None  # fmt: skip
+            if not row or not all(math.isfinite(v) for v in row):
+                raise DataError(f"{file}:{n}: a word needs finite numbers after it")
+            if parts[0] in seen:
+                raise DataError(f"{file}:{n}: {parts[0]!r} again (first on line {seen[parts[0]]})")
+            seen[parts[0]] = n
             words.append(parts[0])
+            rows.append(row)
     if not rows or len({len(r) for r in rows}) != 1:
         raise DataError(f"{file}: no vectors, or vectors of different lengths")
+    if header is not None and header != len(rows):
+        raise DataError(f"{file}: its header says {header} words but it holds {len(rows)}")
     return WordVectors(words, torch.tensor(rows))
 
 
@@ -200,12 +224,15 @@ def read_analogies(path: Path) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def similarity_score(vectors: WordVectors, pairs: list[tuple[str, str, float]]) -> Score:
+def similarity_score(
+    vectors: WordVectors, pairs: list[tuple[str, str, float]], min_covered: int = MIN_COVERED
+) -> Score:
     """Spearman's rho over the pairs whose two words have vectors."""
     from scipy.stats import spearmanr
 
-    covered = [(a, b, s) for a, b, s in pairs if a in vectors.index and b in vectors.index]
-    if len(covered) < 2:
+    covered = [(a, b, s) for a, b, s in pairs
+               if vectors.find(a) is not None and vectors.find(b) is not None]  # fmt: skip
+    if len(covered) < min_covered:  # a rank correlation of a few pairs says nothing
         return Score(None, len(covered) / max(len(pairs), 1))
     cos = [float(vectors.vector(a) @ vectors.vector(b)) for a, b, _ in covered]
     rho = spearmanr(cos, [s for _, _, s in covered]).statistic
@@ -213,14 +240,18 @@ def similarity_score(vectors: WordVectors, pairs: list[tuple[str, str, float]]) 
 
 
 def analogy_score(
-    vectors: WordVectors, questions: list[tuple[str, ...]], limit: int = ANALOGY_VOCAB
+    vectors: WordVectors,
+    questions: list[tuple[str, ...]],
+    limit: int = ANALOGY_VOCAB,
+    min_covered: int = MIN_COVERED,
 ) -> Score:
     """Top-1 3CosAdd accuracy over the questions whose four words are among the ``limit``
     most frequent words (the answer searched among them too)."""
-    allowed = {w: i for w, i in vectors.index.items() if i < limit}
+    rows = {w: vectors.find(w) for q in questions for w in q}
+    allowed = {w: i for w, i in rows.items() if i is not None and i < limit}
     covered = [q for q in questions if all(w in allowed for w in q)]
-    if not covered:
-        return Score(None, 0.0)
+    if len(covered) < min_covered:
+        return Score(None, len(covered) / max(len(questions), 1))
     ids = torch.tensor([[allowed[w] for w in q] for q in covered])
     unit = vectors.unit[:limit]
     correct = 0
@@ -231,6 +262,22 @@ def analogy_score(
         scores.scatter_(1, chunk[:, :3], -float("inf"))
         correct += int((scores.argmax(dim=1) == chunk[:, 3]).sum())
     return Score(correct / len(covered), len(covered) / len(questions))
+
+
+def analogy_by_kind(vectors: WordVectors, path: Path) -> tuple[Score, dict[str, float | None]]:
+    """The analogy score over all questions, and apart for the semantic sections
+    (capitals, currencies, family) and the syntactic ones (``gram*``: plurals, tenses,
+    comparatives), whose words often share their endings."""
+    kinds: dict[str, list[tuple[str, ...]]] = {"semantic": [], "syntactic": []}
+    kind = "semantic"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith(":"):
+            kind = "syntactic" if line[1:].strip().startswith("gram") else "semantic"
+        elif len(line.split()) == 4:
+            kinds[kind].append(tuple(line.lower().split()))
+    scores = {k: analogy_score(vectors, q) for k, q in kinds.items()}
+    overall = analogy_score(vectors, [q for part in kinds.values() for q in part])
+    return overall, {f"analogy_{k}_acc": scores[k].value for k in kinds}
 
 
 def evaluate_vectors(vectors: WordVectors) -> dict[str, Any]:
@@ -244,7 +291,8 @@ def evaluate_vectors(vectors: WordVectors) -> dict[str, Any]:
             missing.append(name)
             continue
         if name == "analogy":
-            score = analogy_score(vectors, read_analogies(path))
+            score, parts = analogy_by_kind(vectors, path)
+            results.update(parts)
         else:
             score = similarity_score(vectors, read_pairs(path))
         key = "analogy_acc" if name == "analogy" else f"{name}_{metric}"

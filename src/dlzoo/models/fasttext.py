@@ -96,6 +96,7 @@ class FastText(Word2Vec):
         num_outputs: int,
         counts: Sequence[int],
         tokens: Sequence[str] = (),
+        examples: str = "windows",
         embedding_dim: int = 100,
         num_noise: int = 5,
         min_n: int = 3,
@@ -113,8 +114,8 @@ class FastText(Word2Vec):
         if not isinstance(buckets, int) or buckets < 1:
             raise ConfigError(f"model.net.buckets={buckets!r}: must be an integer >= 1")
         super().__init__(
-            input_shape, num_outputs, counts, tokens, "skipgram", "negative_sampling",
-            embedding_dim, num_noise, sparse,
+            input_shape, num_outputs, counts, tokens, examples, "skipgram",
+            "negative_sampling", embedding_dim, num_noise, sparse,
         )  # fmt: skip
         self.centre = SubwordEmbedding(tokens, embedding_dim, min_n, max_n, buckets, bool(sparse))
 

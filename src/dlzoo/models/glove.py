@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from dlzoo.errors import ConfigError
+from dlzoo.models.word2vec import check_examples
 
 
 def glove_weight(counts: Tensor, x_max: float = 100.0, alpha: float = 0.75) -> Tensor:
@@ -30,6 +31,7 @@ class GloVe(nn.Module):
         num_outputs: the vocabulary size.
         counts, tokens: the vocabulary's counts and words (unused: GloVe learns from the
             co-occurrence counts; taken so every word-embedding network is built alike).
+        examples: what the data gives: GloVe trains on ``cooccurrence`` counts.
         embedding_dim: the size of a word vector (the book: 100).
         x_max, alpha: the weighting function's cap and exponent (the book: 100, 0.75).
         sparse: sparse gradients (with a sparse-capable optimizer such as AdaGrad or SGD).
@@ -41,12 +43,14 @@ class GloVe(nn.Module):
         num_outputs: int,
         counts: Sequence[int] = (),
         tokens: Sequence[str] = (),
+        examples: str = "cooccurrence",
         embedding_dim: int = 100,
         x_max: float = 100.0,
         alpha: float = 0.75,
         sparse: bool = False,
     ) -> None:
         super().__init__()
+        check_examples(examples, "cooccurrence", "model=glove trains", "data=word_cooccurrence")
         if not isinstance(embedding_dim, int) or embedding_dim < 1:
             raise ConfigError(f"model.net.embedding_dim={embedding_dim!r}: must be an integer >= 1")
         if not x_max > 0 or not alpha > 0:

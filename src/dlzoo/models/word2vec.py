@@ -67,6 +67,15 @@ def huffman_codes(counts: Sequence[int]) -> tuple[list[list[int]], list[list[int
     return points, codes
 
 
+def check_examples(given: str, wanted: str, who: str, data: str) -> None:
+    """A word-embedding network refuses examples of another kind (GloVe's co-occurrence
+    counts for word2vec, or the other way round) with one line, not a shape error."""
+    if given != wanted:
+        raise ConfigError(
+            f"{who} on {wanted} examples ({data}), not on {given}: use {data} with it"
+        )
+
+
 class Word2Vec(nn.Module):
     """Skip-gram or CBOW with negative sampling or hierarchical softmax.
 
@@ -75,6 +84,7 @@ class Word2Vec(nn.Module):
         num_outputs: the vocabulary size.
         counts: each word's frequency in the training text (noise weights, Huffman tree).
         tokens: the words (unused: word2vec knows words by id; fastText reads them).
+        examples: what the data gives: word2vec trains on context ``windows``.
         arch: ``skipgram`` or ``cbow``.
         objective: ``negative_sampling`` or ``hierarchical_softmax``.
         embedding_dim: the size of a word vector (the book: 100).
@@ -89,6 +99,7 @@ class Word2Vec(nn.Module):
         num_outputs: int,
         counts: Sequence[int],
         tokens: Sequence[str] = (),
+        examples: str = "windows",
         arch: str = "skipgram",
         objective: str = "negative_sampling",
         embedding_dim: int = 100,
@@ -96,6 +107,9 @@ class Word2Vec(nn.Module):
         sparse: bool = False,
     ) -> None:
         super().__init__()
+        check_examples(
+            examples, "windows", "model=word2vec (and fasttext) trains", "data=word_corpus"
+        )
         if arch not in ARCHS:
             raise ConfigError(f"model.net.arch={arch!r}: choose one of {list(ARCHS)}")
         if objective not in OBJECTIVES:

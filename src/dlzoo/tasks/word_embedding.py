@@ -15,13 +15,15 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
 from dlzoo.data.word_corpus import WordCorpusSpec
-from dlzoo.errors import ConfigError
+from dlzoo.errors import ConfigError, TrainingDiverged
 from dlzoo.inference.nearest_words import NearestWords
 from dlzoo.inference.word_vectors import WordVectors, evaluate_vectors
 from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
 
 log = logging.getLogger(__name__)
+#: the scores the progress bar shows (the rest go to the logs and the record)
+PROGRESS_BAR = ("wordsim353_spearman", "simlex999_spearman", "analogy_acc")
 #: the most frequent words shown in TensorBoard's embedding projector
 PROJECTOR_WORDS = 1000
 
@@ -41,7 +43,7 @@ class WordEmbeddingTask(Task):
 
     @classmethod
     def network_kwargs(cls, spec: Any) -> dict[str, Any]:
-        return {"counts": list(spec.counts), "tokens": list(spec.tokens)}
+        return {"counts": list(spec.counts), "tokens": list(spec.tokens), "examples": spec.examples}
 
     def make_metrics(self) -> MetricCollection:
         return MetricCollection({})
@@ -55,7 +57,26 @@ class WordEmbeddingTask(Task):
     def word_vectors(self) -> WordVectors:
         assert isinstance(self.spec, WordCorpusSpec)
         oov = getattr(self.net, "word_vector", None)  # fastText: unseen words from n-grams
-        return WordVectors(list(self.spec.tokens), self.net.vectors().cpu(), oov=oov)
+        # <unk> (row 0) stands for every dropped word: no word's neighbour, not exported
+        return WordVectors(list(self.spec.tokens[1:]), self.net.vectors()[1:].cpu(), oov=oov)
+
+    def on_train_epoch_end(self) -> None:
+        """A loss far above that of a network that learned nothing has diverged, even while
+        it stays finite (summed sparse steps on a small corpus of one's own can do that)."""
+        super().on_train_epoch_end()
+        epoch_loss = self.trainer.callback_metrics.get("train/loss_epoch")
+        untrained = self.net.untrained_loss()  # None where it depends on the data (GloVe)
+        if epoch_loss is None or untrained is None or float(epoch_loss) <= 10 * untrained:
+            return
+        lr = self.trainer.optimizers[0].param_groups[0]["lr"] if self.trainer.optimizers else None
+        raise TrainingDiverged(
+            f"training diverged: the training loss of epoch {self.current_epoch} is "
+            f"{float(epoch_loss):.4g}, over 10x that of a network that learned nothing "
+            f"({untrained:.4g}). The learning rate is too high for this corpus"
+            f"{'' if lr is None else f' (it was {lr:g})'}: lower optimizer.lr (e.g. 10x: the "
+            f"recipes' rate suits the offline corpus; a small corpus of your own repeats "
+            f"the same words in every batch)"
+        )
 
     def on_validation_epoch_start(self) -> None:
         # the same noise words every validation: comparable losses across epochs
@@ -75,7 +96,7 @@ class WordEmbeddingTask(Task):
     def _log_scores(self, stage: str) -> None:
         for key, value in evaluate_vectors(self.word_vectors()).items():
             if value is not None:
-                self.log(f"{stage}/{key}", float(value), prog_bar=key.endswith(("spearman", "acc")))
+                self.log(f"{stage}/{key}", float(value), prog_bar=key in PROGRESS_BAR)
 
     def _log_projector(self) -> None:
         vectors = self.word_vectors()
@@ -83,7 +104,7 @@ class WordEmbeddingTask(Task):
         for logger in self.loggers:
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_embedding(
-                    vectors.raw[1 : n + 1], metadata=vectors.words[1 : n + 1], tag="words"
+                    vectors.raw[:n], metadata=vectors.words[:n], tag="words"
                 )
 
     def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
