@@ -32,7 +32,7 @@ class BytePairEncoding:
         self.merges = [tuple(m) for m in merges]
         self._known = set(self.symbols)
         self._longest = max((len(s) for s in self.symbols), default=1)
-        self._cache: dict[str, list[str]] = {}
+        self._segmented: dict[str, list[str]] = {}
 
     @classmethod
     def from_words(
@@ -100,13 +100,13 @@ class BytePairEncoding:
             self.symbols.append(symbol)
             self._known.add(symbol)
             self._longest = max(self._longest, len(symbol))
-            self._cache.clear()
+            self._segmented.clear()
 
     def segment(self, word: str) -> list[str]:
         """The book's greedy cut of ``word`` (its ``_`` included if given) into the longest
         known symbols from the left; a character no symbol covers becomes ``[UNK]``."""
-        if word in self._cache:
-            return self._cache[word]
+        if word in self._segmented:
+            return self._segmented[word]
         pieces, start = [], 0
         while start < len(word):
             for end in range(min(len(word), start + self._longest), start, -1):
@@ -117,7 +117,7 @@ class BytePairEncoding:
             else:
                 pieces.append(UNKNOWN)
                 start += 1
-        self._cache[word] = pieces
+        self._segmented[word] = pieces
         return pieces
 
     def tokenize(self, words: Iterable[str]) -> list[str]:
