@@ -108,3 +108,25 @@ def test_a_non_utf8_or_empty_file_is_named(tmp_path: Path) -> None:
     empty.write_text("\n\n")
     with pytest.raises(DataError, match="holds no text"):
         _ = WordCorpusDataModule(path=str(empty)).spec
+
+
+def test_the_books_ptb_is_downloaded_when_asked_for_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """data.sources=[ptb]: the book's zip (here a local one, by a file:// address) unpacked
+    into the data folder; a failed download names the address and the offline way."""
+    import zipfile
+
+    from dlzoo.data import corpus_sources
+
+    archive = tmp_path / "ptb.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in ("train", "valid", "test"):
+            zf.writestr(f"ptb/ptb.{name}.txt", " the cat sat on the mat \n" * 50)
+    monkeypatch.setattr(corpus_sources, "PTB_URL", archive.as_uri())
+    dm = WordCorpusDataModule(data_dir=str(tmp_path / "data"), sources=["ptb"], min_freq=1)
+    assert dm.sentences()["train"][0] == ["the", "cat", "sat", "on", "the", "mat"]
+    assert (tmp_path / "data" / "ptb" / "ptb.test.txt").is_file()
+    monkeypatch.setattr(corpus_sources, "PTB_URL", "http://127.0.0.1:9/ptb.zip")
+    with pytest.raises(DataError, match=r"127.0.0.1:9/ptb.zip failed .*data.sources=\[wikipedia"):
+        WordCorpusDataModule(data_dir=str(tmp_path / "none"), sources=["ptb"]).sentences()

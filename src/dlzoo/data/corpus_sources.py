@@ -82,6 +82,26 @@ def read_text_file(path: str) -> list[str]:
     return lines
 
 
+PTB_URL = "http://d2l-data.s3-accelerate.amazonaws.com/ptb.zip"  # the book's 15.3
+
+
+def download_ptb(data_dir: str) -> None:
+    """The book's PTB zip, unpacked into ``<data_dir>/ptb`` (``data.sources=[ptb]``)."""
+    import io
+    import urllib.request
+    import zipfile
+
+    try:
+        with urllib.request.urlopen(PTB_URL, timeout=30) as response:
+            zipfile.ZipFile(io.BytesIO(response.read())).extractall(Path(data_dir))
+    except Exception as err:  # network errors come in many types
+        raise DataError(
+            f"data.sources=[ptb]: the book's download from {PTB_URL} failed "
+            f"({type(err).__name__}); unpack that zip into {data_dir} (ptb/ptb.train.txt...), "
+            f"or use the offline sources: data.sources=[wikipedia,kjv,foldoc]"
+        ) from None
+
+
 def read_ptb(data_dir: str) -> dict[str, list[str]] | None:
     folder = Path(data_dir) / "ptb"
     names = {"train": "ptb.train.txt", "val": "ptb.valid.txt", "test": "ptb.test.txt"}
@@ -168,7 +188,8 @@ def read_offline(sources: list[str]) -> CorpusText:
     unknown = [s for s in sources if s not in OFFLINE]
     if unknown or not sources:
         raise ConfigError(
-            f"data.sources={sources}: choose from {list(OFFLINE)} (or give data.path=<file>)"
+            f"data.sources={sources}: choose from {list(OFFLINE)}, or [ptb] (the book's "
+            f"download), or give data.path=<file>"
         )
     corpus = CorpusText(info={"sources": [], "missing": []})
     for name in sources:
@@ -190,6 +211,9 @@ def read_corpus(path: str | None, data_dir: str, sources: list[str]) -> CorpusTe
         lines = read_text_file(path)
         return CorpusText(lines, info={"sources": [describe("file", lines, "", str(path))]})
     ptb = read_ptb(data_dir)
+    if ptb is None and "ptb" in sources:  # asked for by name: the book's download
+        download_ptb(data_dir)
+        ptb = read_ptb(data_dir)
     if ptb is not None:
         info = describe("ptb", [s for v in ptb.values() for s in v], "LDC", "Penn Treebank")
         return CorpusText(splits=ptb, info={"sources": [info]})
