@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from dlzoo.data.sources import fetch_zip
 from dlzoo.errors import ConfigError, DataError
 
 GENSIM_WIKI = (
@@ -87,19 +88,13 @@ PTB_URL = "http://d2l-data.s3-accelerate.amazonaws.com/ptb.zip"  # the book's 15
 
 def download_ptb(data_dir: str) -> None:
     """The book's PTB zip, unpacked into ``<data_dir>/ptb`` (``data.sources=[ptb]``)."""
-    import io
-    import urllib.request
-    import zipfile
-
-    try:
-        with urllib.request.urlopen(PTB_URL, timeout=30) as response:
-            zipfile.ZipFile(io.BytesIO(response.read())).extractall(Path(data_dir))
-    except Exception as err:  # network errors come in many types
+    failed = fetch_zip(PTB_URL, Path(data_dir), timeout=30)
+    if failed:
         raise DataError(
             f"data.sources=[ptb]: the book's download from {PTB_URL} failed "
-            f"({type(err).__name__}); unpack that zip into {data_dir} (ptb/ptb.train.txt...), "
+            f"({failed.split(':')[0]}); unpack that zip into {data_dir} (ptb/ptb.train.txt...), "
             f"or use the offline sources: data.sources=[wikipedia,kjv,foldoc]"
-        ) from None
+        )
 
 
 def read_ptb(data_dir: str) -> dict[str, list[str]] | None:

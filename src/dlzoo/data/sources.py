@@ -49,3 +49,18 @@ def missing_data_dir_variable() -> str | None:
             f"the absolute path of a folder holding the datasets"
         )
     return None
+
+
+def fetch_zip(url: str, into: Path, timeout: float = 60) -> str | None:
+    """Download a zip and unpack it into ``into``; ``None`` when it worked, else the cause
+    in one line (the caller names the data and what to do offline)."""
+    import io
+    import urllib.request
+    import zipfile
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            zipfile.ZipFile(io.BytesIO(response.read())).extractall(into)
+    except Exception as err:  # network and archive errors come in many types
+        return describe_error(err)
+    return None

@@ -43,13 +43,7 @@ class LabelPredictor(Predictor):
             for r in records:
                 print(f"{r['input']}: {', '.join(f'{v:.6g}' for v in r['prediction'])}")
         if cfg.get("output"):
-            try:
-                write_csv(Path(cfg.output), records)
-            except OSError as err:
-                raise ConfigError(
-                    f"output={cfg.output!r}: cannot write it ({err.strerror})"
-                ) from None
-            log.info("predictions written to %s", cfg.output)
+            write_predictions(str(cfg.output), records)
         return records
 
     def read_inputs(self, cfg: DictConfig) -> tuple[list[str], Tensor]:
@@ -64,6 +58,15 @@ class LabelPredictor(Predictor):
             raise ConfigError(f"{self.model_name()} takes feature rows: give inputs=<file>.csv")
         files = image_files(inputs)
         return [str(f) for f in files], prepare_images(self.model, files)
+
+
+def write_predictions(output: str, records: list[dict[str, Any]]) -> None:
+    """``output=<file.csv>``: the records as CSV, or one message saying why not."""
+    try:
+        write_csv(Path(output), records)
+    except OSError as err:
+        raise ConfigError(f"output={output!r}: cannot write it ({err.strerror})") from None
+    log.info("predictions written to %s", output)
 
 
 def write_csv(path: Path, records: list[dict[str, Any]]) -> None:

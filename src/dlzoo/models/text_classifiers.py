@@ -30,6 +30,14 @@ def _check(name: str, value: object, low: int = 1) -> None:
         raise ConfigError(f"model.net.{name}={value!r}: must be an integer >= {low}")
 
 
+def word_embedding(tokens: Sequence[str], dim: int, frozen: bool = False) -> nn.Embedding:
+    """One row per vocabulary word, row 0 (padding) kept at zero; ``frozen``: never trained
+    (the task copies pretrained vectors in before training)."""
+    table = nn.Embedding(len(tokens), dim, padding_idx=PAD_ID)
+    table.weight.requires_grad_(not frozen)
+    return table
+
+
 class BiRNN(nn.Module):
     """Args: ``embedding_dim`` (the book: 100; 50 with GloVe 50d), ``num_hiddens`` (100),
     ``num_layers`` (2), ``freeze_embedding`` (keep pretrained vectors fixed)."""
@@ -50,8 +58,7 @@ class BiRNN(nn.Module):
             _check(name, value)
         if len(input_shape) != 1:
             raise ConfigError("model=birnn reads one text per example, not sentence pairs")
-        self.embedding = nn.Embedding(len(tokens), embedding_dim, padding_idx=PAD_ID)
-        self.embedding.weight.requires_grad_(not freeze_embedding)
+        self.embedding = word_embedding(tokens, embedding_dim, freeze_embedding)
         self.encoder = nn.LSTM(embedding_dim, num_hiddens, num_layers=num_layers,
                                bidirectional=True, batch_first=True)  # fmt: skip
         self.decoder = nn.Linear(4 * num_hiddens, num_outputs)
@@ -97,10 +104,8 @@ class TextCNN(nn.Module):
         if max(kernel_sizes) > input_shape[0]:
             raise ConfigError(f"model.net.kernel_sizes={list(kernel_sizes)}: wider than the "
                               f"{input_shape[0]} tokens of a text (data.num_steps)")  # fmt: skip
-        self.embedding = nn.Embedding(len(tokens), embedding_dim, padding_idx=PAD_ID)
-        self.embedding.weight.requires_grad_(not freeze_embedding)
-        self.constant_embedding = nn.Embedding(len(tokens), embedding_dim, padding_idx=PAD_ID)
-        self.constant_embedding.weight.requires_grad_(False)
+        self.embedding = word_embedding(tokens, embedding_dim, freeze_embedding)
+        self.constant_embedding = word_embedding(tokens, embedding_dim, frozen=True)
         self.dropout = nn.Dropout(dropout)
         self.convs = nn.ModuleList(
             nn.Conv1d(2 * embedding_dim, c, k)
@@ -149,8 +154,7 @@ class DecomposableAttention(nn.Module):
         if len(input_shape) != 2 or input_shape[0] != 2:
             raise ConfigError("model=decomposable_attention reads sentence pairs: use "
                               "data=snli or data=sentence_pairs")  # fmt: skip
-        self.embedding = nn.Embedding(len(tokens), embedding_dim, padding_idx=PAD_ID)
-        self.embedding.weight.requires_grad_(not freeze_embedding)
+        self.embedding = word_embedding(tokens, embedding_dim, freeze_embedding)
         self.attend = _mlp(embedding_dim, num_hiddens, dropout)
         self.compare = _mlp(2 * embedding_dim, num_hiddens, dropout)
         self.aggregate = nn.Sequential(_mlp(2 * num_hiddens, num_hiddens, dropout),
