@@ -77,11 +77,17 @@ class RunDirCheck(Callback):
         # folders (/proc, read-only mounts) refuse every writer
         path = Path(folder)
         created = [p for p in (path, *path.parents) if not p.exists()]
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            problem = "" if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"
-        except OSError as err:
-            problem = err.strerror or str(err)
+        problem = ""
+        for _ in range(5):  # a launch beside this one may remove its empty probe parents
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+                problem = "" if os.access(folder, os.W_OK | os.X_OK) else "it is not writable"
+                break
+            except FileNotFoundError as err:  # a parent vanished under us: try again
+                problem = err.strerror or str(err)
+            except OSError as err:
+                problem = err.strerror or str(err)
+                break
         for probe in created:  # a probe only: Hydra (or a resumed sweep) makes the real one
             with contextlib.suppress(OSError):
                 probe.rmdir()
