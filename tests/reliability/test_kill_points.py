@@ -1,6 +1,7 @@
 """SIGKILL a run with the default configuration (one-cycle, default callbacks) at points
 across an epoch and at its end, resume it with ``resume=auto``, and get the unbroken run's
-weights and metrics exactly: on the MLP and on a language model."""
+weights and metrics exactly: on the MLP, on a language model and on BERT's pretraining
+(fresh sentence pairs and masks every epoch)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ KILL_POINTS = {
 }
 
 LM_POINTS = ("mid-epoch", "during-validation", "between-epochs")
+#: BERT draws new pairs and masks each epoch: inside one, and across the boundary
+BERT_POINTS = ("mid-epoch", "between-epochs")
 SETUPS = {
     "mlp": ["model=mlp", "data=fashion_mnist", "data.val_size=20", "data.batch_size=10"],
     "language-model": [
@@ -34,6 +37,16 @@ SETUPS = {
         "model.net.hidden_size=16",
         "data.num_steps=8",
         "data.batch_size=8",
+    ],
+    "bert-pretraining": [
+        "experiment=bert_pretrain",
+        "data.max_len=16",
+        "data.min_freq=1",
+        "data.batch_size=16",
+        "data.val_fraction=0.1",
+        "data.test_fraction=0.1",
+        "model.net.num_hiddens=16",
+        "model.net.ffn_hiddens=32",
     ],
 }
 
@@ -45,8 +58,18 @@ def text_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def overrides(setup: str, data_dir: Path, text: Path) -> list[str]:
+@pytest.fixture(scope="module")
+def paragraphs_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("paragraphs") / "paragraphs.txt"
+    animals = ["cat", "dog", "horse", "bird", "fox", "owl"]
+    path.write_text("".join(f"The {a} ran. The {b} sat. A {a} and a {b} slept.\n"
+                            for a in animals for b in animals))  # fmt: skip
+    return path
+
+
+def overrides(setup: str, data_dir: Path, text: Path, paragraphs: Path) -> list[str]:
     extra = [f"data.path={text}"] if setup == "language-model" else []
+    extra += [f"data.path={paragraphs}"] if setup == "bert-pretraining" else []
     return [
         *SETUPS[setup],
         *extra,
@@ -61,13 +84,18 @@ def overrides(setup: str, data_dir: Path, text: Path) -> list[str]:
 
 @pytest.mark.parametrize("setup", list(SETUPS))
 def test_resume_after_sigkill_at_every_kill_point_matches_an_unbroken_run(
-    setup: str, tmp_path: Path, tiny_data_dir: Path, text_file: Path
+    setup: str, tmp_path: Path, tiny_data_dir: Path, text_file: Path, paragraphs_file: Path
 ) -> None:
-    base = overrides(setup, tiny_data_dir, text_file)
+    base = overrides(setup, tiny_data_dir, text_file, paragraphs_file)
     runs: dict[str, tuple[subprocess.Popen, Path, Path]] = {}
     # the language model's own state (hidden states carried across batches) is at stake
     # inside an epoch and around validation: three points keep the default run short
-    points = {k: v for k, v in KILL_POINTS.items() if setup == "mlp" or k in LM_POINTS}
+    chosen = {
+        "mlp": tuple(KILL_POINTS),
+        "language-model": LM_POINTS,
+        "bert-pretraining": BERT_POINTS,
+    }
+    points = {k: v for k, v in KILL_POINTS.items() if k in chosen[setup]}
     for name, (hook, epoch, batch) in points.items():  # all at once: 2 cores
         run_dir, marker = tmp_path / name, tmp_path / f"{name}.marker"
         stall = [

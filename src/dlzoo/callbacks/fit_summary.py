@@ -10,6 +10,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
+from dlzoo.records.metrics_file import to_float
+
 #: callback_metrics keys that carry the summary from the rank-zero worker to the main process
 KEYS = {"epochs": "dlzoo/epochs", "global_steps": "dlzoo/global_steps", "best": "dlzoo/best"}
 
@@ -47,4 +49,6 @@ def fit_summary(trainer: L.Trainer) -> dict[str, Any]:
     best_value = float(best) if best is not None else None
     if best_value is not None and not math.isfinite(best_value):
         best_value = None
-    return {"epochs": epochs, "global_steps": steps, "best": best_value, "last": last or None}
+    final_val = {k: to_float(v) for k, v in metrics.items() if k.startswith("val/")}
+    return {"epochs": epochs, "global_steps": steps, "best": best_value, "last": last or None,
+            "final_val": final_val}  # fmt: skip

@@ -15,7 +15,7 @@ from dlzoo.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
+FORMATS = {"torchscript": ".pt", "onnx": ".onnx", "huggingface": "_huggingface"}
 
 
 def export(cfg: DictConfig) -> Path:
@@ -29,6 +29,8 @@ def export(cfg: DictConfig) -> Path:
         cfg.ckpt_path, data_dir=cfg.paths.get("data_dir"), trust=cfg.get("trust_checkpoint", False)
     )
     out = Path(cfg.output) if cfg.get("output") else model.checkpoint_path.with_suffix(FORMATS[fmt])
+    if fmt == "huggingface":
+        return export_huggingface(model.module, out)
     info = model.module.export_info(model.datamodule)  # says plainly what is not supported
     net = model.module.exportable_net().eval()
     try:
@@ -41,6 +43,25 @@ def export(cfg: DictConfig) -> Path:
     except OSError as err:
         raise ConfigError(f"output={str(out)!r}: cannot write it ({err.strerror})") from None
     log.info("exported %s to %s (preprocessing in %s)", fmt, out, sidecar)
+    print(out)
+    return out
+
+
+def export_huggingface(task: Any, out: Path) -> Path:
+    """A folder that Hugging Face's ``transformers`` loads, written by the task (BERT's)."""
+    writer = getattr(task, "write_huggingface", None)
+    if writer is None:
+        raise ConfigError(
+            f"format=huggingface: a {task.task} checkpoint has no Hugging Face counterpart "
+            f"(BERT pretraining checkpoints do); export it with format=torchscript or onnx"
+        )
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output={str(out)!r}: format=huggingface writes a folder; it is a file")
+    try:
+        writer(out)
+    except OSError as err:
+        raise ConfigError(f"output={str(out)!r}: cannot write it ({err.strerror})") from None
+    log.info("exported a Hugging Face folder to %s", out)
     print(out)
     return out
 

@@ -2,70 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from dlzoo.errors import ConfigError
+from dlzoo.utils.checkpoint_files import checkpoint_of, load_checkpoint
+
+__all__ = ["checkpoint_of", "config_from_checkpoint", "load_checkpoint", "with_current_targets"]
 
 CONFIG_KEY = "dlzoo_config"
-
-
-def checkpoint_of(path: str | Path) -> Path:
-    """``path`` itself, or for a run folder its best checkpoint (``metrics.json``'s
-    ``best_checkpoint``) and else its ``checkpoints/last.ckpt``."""
-    path = Path(path)
-    if not path.is_dir():
-        return path
-    try:
-        best = json.loads((path / "metrics.json").read_text()).get("best_checkpoint")
-    except (OSError, ValueError, AttributeError):
-        best = None
-    for candidate in (best, path / "checkpoints" / "last.ckpt"):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise ConfigError(
-        f"ckpt_path={str(path)!r} is a folder without a checkpoint: give a .ckpt file, or a run "
-        f"folder holding checkpoints/last.ckpt"
-    )
-
-
-def load_checkpoint(path: str | Path, trust: bool = False, mmap: bool = False) -> dict[str, Any]:
-    """Load a checkpoint on the CPU with ``weights_only=True`` (tensors and plain Python
-    containers only). A file that needs arbitrary unpickling, which can run code, is refused
-    unless ``trust`` is set; a file that is no checkpoint at all is called corrupt (and no
-    unsafe loading is suggested for it)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"ckpt_path={str(path)!r}: no such checkpoint file")
-    if not zipfile.is_zipfile(path):
-        raise ConfigError(
-            f"{path} is not a PyTorch checkpoint (not the zip archive torch.save writes): the "
-            f"file is corrupt, truncated or of another kind"
-        )
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=not trust, mmap=mmap)
-    except pickle.UnpicklingError as err:
-        if "Unsupported global" not in str(err):
-            raise ConfigError(f"{path} is corrupt: it cannot be read as a checkpoint") from None
-        found = next(
-            (line.strip() for line in str(err).splitlines() if "Unsupported global" in line), ""
-        )
-        raise ConfigError(
-            f"refusing to load {path}: it holds Python objects that only full unpickling can "
-            f"restore, and unpickling an untrusted file can run arbitrary code. If you trust "
-            f"this file, pass trust_checkpoint=true. (torch said: {found[:200]})"
-        ) from None
-    except (RuntimeError, EOFError, OSError, KeyError, ValueError) as err:
-        raise ConfigError(f"{path} is corrupt: it cannot be read as a checkpoint ({err})") from err
-    if not isinstance(checkpoint, dict):
-        raise ConfigError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint")
-    return checkpoint
 
 
 #: classes that moved since checkpoints were first written (configs store ``_target_`` paths)

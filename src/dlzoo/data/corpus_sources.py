@@ -115,14 +115,15 @@ def gensim_file(relative: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def read_wikipedia() -> list[str] | None:
-    """Sentences of the Wikipedia sample's articles, markup removed by gensim."""
+def wikipedia_paragraphs() -> list[list[str]] | None:
+    """The Wikipedia sample's paragraphs (markup removed by gensim), each a list of
+    sentences."""
     path = gensim_file(GENSIM_WIKI)
     if path is None:
         return None
     from gensim.corpora.wikicorpus import extract_pages, filter_wiki
 
-    lines: list[str] = []
+    paragraphs: list[list[str]] = []
     with bz2.open(path, "rt", encoding="utf-8") as f:
         for _title, text, _page_id in extract_pages(f):
             if text.lstrip().lower().startswith("#redirect"):
@@ -130,12 +131,19 @@ def read_wikipedia() -> list[str] | None:
             for paragraph in filter_wiki(text).splitlines():
                 paragraph = paragraph.strip()
                 if len(paragraph.split()) >= 3:
-                    lines += SENTENCE_END.split(paragraph)
-    return lines
+                    paragraphs.append(SENTENCE_END.split(paragraph))
+    return paragraphs
 
 
-def read_kjv() -> list[str] | None:
-    """Every verse, printed by Debian's ``bible`` program (its data is in its own format)."""
+def read_wikipedia() -> list[str] | None:
+    """Sentences of the Wikipedia sample's articles."""
+    paragraphs = wikipedia_paragraphs()
+    return None if paragraphs is None else [s for p in paragraphs for s in p]
+
+
+def kjv_chapters() -> list[list[str]] | None:
+    """Every chapter's verses, printed by Debian's ``bible`` program (its data is in its
+    own format)."""
     program = shutil.which("bible") or (
         "/usr/bin/bible" if Path("/usr/bin/bible").is_file() else None
     )
@@ -144,12 +152,20 @@ def read_kjv() -> list[str] | None:
     result = subprocess.run(
         [program, "-f", "gen1:1-rev22:21"], capture_output=True, text=True, timeout=120
     )
-    verses = []
+    chapters: dict[str, list[str]] = {}
     for line in result.stdout.splitlines():
-        match = re.match(r"^\s*[1-3]?[A-Za-z]+\s*\d+:\d+\s+(.*)$", line)
-        if match and match.group(1).strip():
-            verses.append(match.group(1).strip())
-    return verses or None
+        match = re.match(r"^\s*([1-3]?[A-Za-z]+)\s*(\d+):\d+\s+(.*)$", line)
+        if match and match.group(3).strip():
+            chapters.setdefault(f"{match.group(1)} {match.group(2)}", []).append(
+                match.group(3).strip()
+            )
+    return list(chapters.values()) or None
+
+
+def read_kjv() -> list[str] | None:
+    """Every verse, one a line."""
+    chapters = kjv_chapters()
+    return None if chapters is None else [verse for c in chapters for verse in c]
 
 
 def read_foldoc() -> list[str] | None:
@@ -213,3 +229,95 @@ def read_corpus(path: str | None, data_dir: str, sources: list[str]) -> CorpusTe
         info = describe("ptb", [s for v in ptb.values() for s in v], "LDC", "Penn Treebank")
         return CorpusText(splits=ptb, info={"sources": [info]})
     return read_offline(sources)
+
+
+# -- documents: consecutive sentences, for BERT's next-sentence prediction -----------------------
+WIKITEXT2_URL = "http://d2l-data.s3-accelerate.amazonaws.com/wikitext-2-v1.zip"  # the book's 15.9
+
+
+@dataclass
+class DocumentCorpus:
+    """Documents (each a list of consecutive sentences) and the source each came from;
+    ``splits``: already split (WikiText-2), else ``None``."""
+
+    documents: list[list[str]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    splits: dict[str, list[list[str]]] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def foldoc_entries() -> list[list[str]] | None:
+    entries = read_foldoc()
+    return None if entries is None else [SENTENCE_END.split(e) for e in entries]
+
+
+DOCUMENTS: dict[str, Callable[[], list[list[str]] | None]] = {
+    "wikipedia": wikipedia_paragraphs,  # a paragraph of an article
+    "kjv": kjv_chapters,  # a chapter's verses
+    "foldoc": foldoc_entries,  # a dictionary entry's sentences
+}
+
+
+def _describe_documents(name: str, docs: list[list[str]], licence: str, origin: str) -> dict:
+    info = describe(name, [s for d in docs for s in d], licence, origin)
+    info["documents"] = len(docs)
+    return info
+
+
+def read_wikitext2(data_dir: str) -> dict[str, list[list[str]]] | None:
+    """The book's reading of ``<data_dir>/wikitext-2/wiki.{train,valid,test}.tokens``: each
+    line a paragraph, split into sentences on `` . ``, kept when it has two or more."""
+    folder = Path(data_dir) / "wikitext-2"
+    names = {"train": "wiki.train.tokens", "val": "wiki.valid.tokens", "test": "wiki.test.tokens"}
+    if not all((folder / f).is_file() for f in names.values()):
+        return None
+    splits = {}
+    for split, name in names.items():
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        splits[split] = [p for p in (line.strip().lower().split(" . ") for line in lines)
+                         if len(p) >= 2]  # fmt: skip
+    return splits
+
+
+def read_documents(path: str | None, data_dir: str, sources: list[str]) -> DocumentCorpus:
+    """Documents from ``data.path`` (one paragraph a line, split into sentences), else the
+    book's WikiText-2 files (downloaded when ``sources`` names ``wikitext2``), else the
+    offline sources (Wikipedia paragraphs, Bible chapters, FOLDOC entries)."""
+    if path:
+        docs = [SENTENCE_END.split(line) for line in read_text_file(path)]
+        info = _describe_documents("file", docs, "", str(path))
+        return DocumentCorpus(docs, ["file"] * len(docs), info={"sources": [info]})
+    wikitext = read_wikitext2(data_dir)
+    if wikitext is None and "wikitext2" in sources:
+        failed = fetch_zip(WIKITEXT2_URL, Path(data_dir), timeout=60)
+        if failed:
+            raise DataError(
+                f"data.sources=[wikitext2]: the book's download from {WIKITEXT2_URL} failed "
+                f"({failed.split(':')[0]}); unpack that zip into {data_dir} "
+                f"(wikitext-2/wiki.train.tokens...), or use the offline sources: "
+                f"data.sources=[wikipedia,kjv,foldoc]"
+            )
+        wikitext = read_wikitext2(data_dir)
+    if wikitext is not None:
+        every = [d for docs in wikitext.values() for d in docs]
+        info = _describe_documents("wikitext2", every, "CC BY-SA 3.0", "WikiText-2")
+        return DocumentCorpus(splits=wikitext, info={"sources": [info]})
+    unknown = [s for s in sources if s not in DOCUMENTS]
+    if unknown or not sources:
+        raise ConfigError(
+            f"data.sources={sources}: choose from {list(DOCUMENTS)}, or [wikitext2] (the "
+            f"book's download), or give data.path=<file, one paragraph a line>"
+        )
+    corpus = DocumentCorpus(info={"sources": [], "missing": []})
+    for name in sources:
+        docs = DOCUMENTS[name]()
+        if not docs:
+            corpus.info["missing"].append(name)
+            continue
+        _, licence, origin = OFFLINE[name]
+        corpus.documents += docs
+        corpus.sources += [name] * len(docs)
+        corpus.info["sources"].append(_describe_documents(name, docs, licence, origin))
+    if not corpus.documents:
+        raise DataError(f"none of the text corpora {sources} is installed: {INSTALL_HINT}")
+    return corpus

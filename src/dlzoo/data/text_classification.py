@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +25,10 @@ from torch import Tensor
 
 from dlzoo.data import text_sources
 from dlzoo.data.base import InMemoryDataModule, Split
+from dlzoo.data.bert_pretraining import pretrained_vocabulary
 from dlzoo.data.spec import DataSpec
 from dlzoo.data.text_sources import LabelledTexts, Row
+from dlzoo.data.word_corpus import word_tokens
 from dlzoo.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -73,13 +76,23 @@ class TextClassificationSpec(DataSpec):
         return f"labelled {kind} ({self.num_classes} classes, {len(self.tokens)} words)"
 
 
-def encode(texts: list[str], index: dict[str, int], num_steps: int) -> tuple[np.ndarray, int]:
+#: how a text becomes tokens: GloVe's (the default), or the book's word tokens of a BERT
+#: whose vocabulary the data takes (``data.vocabulary_from``)
+TOKENIZERS: dict[str, Callable[[str], list[str]]] = {"glove": text_tokens, "word": word_tokens}
+
+
+def encode(
+    texts: list[str],
+    index: dict[str, int],
+    num_steps: int,
+    tokenize: Callable[[str], list[str]] = text_tokens,
+) -> tuple[np.ndarray, int]:
     """Token ids cut or padded to ``num_steps`` (0 pads, 1 is unknown), and how many texts
     were cut."""
     out = np.zeros((len(texts), num_steps), dtype=np.int64)
     cut = 0
     for i, text in enumerate(texts):
-        ids = [index.get(w, 1) for w in text_tokens(text)]
+        ids = [index.get(w, 1) for w in tokenize(text)]
         cut += len(ids) > num_steps
         ids = ids[:num_steps]
         out[i, : len(ids)] = ids
@@ -101,6 +114,9 @@ class TextClassificationDataModule(InMemoryDataModule):
         val_fraction, test_fraction: shares carved from the training rows when the source
             has no such split.
         split_seed: seed of that carving.
+        vocabulary_from: a BERT pretraining checkpoint (or its run folder) whose vocabulary
+            and word tokens the texts take (fine-tuning, ``model.pretrained``); ``None``:
+            a vocabulary of the training words, GloVe's tokens.
     """
 
     def __init__(
@@ -115,6 +131,7 @@ class TextClassificationDataModule(InMemoryDataModule):
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         split_seed: int = 0,
+        vocabulary_from: str | None = None,
         batch_size: int = 64,
         eval_batch_size: int | None = None,
         seed: int = 0,
@@ -131,6 +148,8 @@ class TextClassificationDataModule(InMemoryDataModule):
         self.label, self.min_freq, self.num_steps = label, min_freq, num_steps
         self.fractions = (val_fraction, test_fraction)
         self.split_seed = split_seed
+        self.vocabulary_from = vocabulary_from
+        self.tokenizer = "word" if vocabulary_from else "glove"
         self.source_info: dict[str, Any] = {}
         self._rows: dict[str, list[Row]] | None = None
         self._vocab: tuple[tuple[str, ...], tuple[str, ...]] | None = None
@@ -195,6 +214,7 @@ class TextClassificationDataModule(InMemoryDataModule):
         if self._vocab is None and self.restored_state.get("tokens"):
             state = self.restored_state
             self._vocab = (tuple(state["tokens"]), tuple(state["class_names"]))
+            self.tokenizer = state.get("tokenizer", "glove")
         if self._vocab is None:
             train = self.rows()["train"]
             classes = tuple(sorted({label for _, label in train}))
@@ -206,6 +226,9 @@ class TextClassificationDataModule(InMemoryDataModule):
                 )
                 raise DataError(f"the labels hold one class only ({classes[0]!r}): a classifier "
                                 f"needs two or more{where}")  # fmt: skip
+            if self.vocabulary_from:
+                self._vocab = (pretrained_vocabulary(str(self.vocabulary_from)), classes)
+                return self._vocab
             counts = Counter(w for texts, _ in train for t in texts for w in text_tokens(t))
             kept = sorted((w for w, c in counts.items() if c >= self.min_freq),
                           key=lambda w: (-counts[w], w))  # fmt: skip
@@ -223,7 +246,7 @@ class TextClassificationDataModule(InMemoryDataModule):
 
     def state_dict(self) -> dict[str, Any]:
         tokens, classes = self.vocabulary()
-        return {"tokens": list(tokens), "class_names": list(classes)}
+        return {"tokens": list(tokens), "class_names": list(classes), "tokenizer": self.tokenizer}
 
     # -- examples ----------------------------------------------------------------------------
     def encode_texts(self, texts: list[tuple[str, ...]], split: str = "given") -> Tensor:
@@ -231,7 +254,8 @@ class TextClassificationDataModule(InMemoryDataModule):
         index = {w: i for i, w in enumerate(self.vocabulary()[0])}
         parts, cut = [], 0
         for column in range(2 if self.is_pair else 1):
-            ids, n = encode([t[column] for t in texts], index, self.num_steps)
+            ids, n = encode([t[column] for t in texts], index, self.num_steps,
+                            TOKENIZERS[self.tokenizer])  # fmt: skip
             parts.append(ids)
             cut += n
         if cut:

@@ -120,13 +120,14 @@ def window_examples(
 
 class WindowBatches(ResumableBatches):
     """Training batches of a fresh draw every epoch: ``draw(epoch)`` gives that epoch's
-    (centres, contexts), the same for the same epoch (so a resumed run replays it). Each
+    example tensors (word2vec's centres and contexts, BERT's masked pairs), the same for the
+    same epoch (so a resumed run replays it). Each
     epoch serves ``num_examples`` of them (the count varies a little between draws; a short
     draw wraps around) so every epoch has the same number of steps."""
 
     def __init__(
         self,
-        draw: Callable[[int], tuple[Tensor, Tensor]],
+        draw: Callable[[int], tuple[Tensor, ...]],
         num_examples: int,
         batch_size: int,
         seed: int = 0,
@@ -141,13 +142,13 @@ class WindowBatches(ResumableBatches):
         return -(-share // self.batch_size)
 
     def _epoch_batches(self, epoch: int, start: int) -> Iterator[tuple[Tensor, ...]]:
-        centres, contexts = self.draw(epoch)
-        order = torch.randperm(len(centres), generator=self.generator(epoch))
+        examples = self.draw(epoch)
+        order = torch.randperm(len(examples[0]), generator=self.generator(epoch))
         order = order.repeat(-(-self.num_examples // len(order)))[: self.num_examples]
         order = shard(order, self.rank, self.world_size, "pad")
         for first in range(start * self.batch_size, len(order), self.batch_size):
             idx = order[first : first + self.batch_size]
-            yield centres[idx], contexts[idx]
+            yield tuple(tensor[idx] for tensor in examples)
 
 
 class WordCorpusDataModule(InMemoryDataModule):

@@ -80,6 +80,8 @@ class Task(L.LightningModule):
     fitting_models: ClassVar[str] = ""
     #: whether ``speed.steps_per_call > 1`` can cut this task's batches into steps
     supports_steps_per_call: ClassVar[bool] = False
+    #: whether ``metrics.json`` holds the last epoch's validation figures beside the test's
+    record_final_validation: ClassVar[bool] = False
     #: how ``scripts/predict.py`` reads this task's inputs and reports its predictions
     predictor: ClassVar[type[Predictor]] = LabelPredictor
 
@@ -313,7 +315,9 @@ class Task(L.LightningModule):
             self.multi_step.on_train_epoch_end(self)
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(self.parameters())
+        # a network may ask for parameter groups (a fine-tuned head at its own rate)
+        groups = getattr(self.net, "parameter_groups", None)
+        optimizer = self.optimizer_factory(groups() if groups else self.parameters())
         if not self.scheduler_config:
             return optimizer
         config = dict(self.scheduler_config)

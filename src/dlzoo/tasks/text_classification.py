@@ -20,7 +20,9 @@ from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
+from dlzoo.data.bert_pretraining import pretrained_vocabulary
 from dlzoo.data.text_classification import TOKEN, TextClassificationSpec
+from dlzoo.data.word_corpus import WORD
 from dlzoo.errors import ConfigError
 from dlzoo.figures.render import confusion_image
 from dlzoo.inference.text_labels import TextLabels
@@ -28,6 +30,7 @@ from dlzoo.inference.word_vectors import pretrained_vectors
 from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.multiclass import majority_class_baseline, top_k
 from dlzoo.tasks.registry import register
+from dlzoo.utils.checkpoint_files import checkpoint_of, load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,9 @@ class TextClassificationTask(Task):
             training (``glove_6b_50d``, the book's ``glove.6b.100d``..., or a vectors file;
             ``null``: random). Words the vectors lack keep their random start.
         data_dir: where the book's vectors are looked for and downloaded to.
+        pretrained: a BERT pretraining checkpoint (or run folder) whose encoder the network
+            starts from (``model=bert_classifier``); the texts take its vocabulary
+            (``data.vocabulary_from``).
     """
 
     task = "text_classification"
@@ -68,10 +74,16 @@ class TextClassificationTask(Task):
     predictor = TextLabels
 
     def __init__(
-        self, *args: Any, embedding: str | None = None, data_dir: str = "data", **kwargs: Any
+        self,
+        *args: Any,
+        embedding: str | None = None,
+        data_dir: str = "data",
+        pretrained: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.embedding_source, self.data_dir = embedding, data_dir
+        self.pretrained_source = pretrained
         self._seen: SeenTexts | None = None
 
     @classmethod
@@ -151,9 +163,10 @@ class TextClassificationTask(Task):
 
     def export_info(self, datamodule: Any) -> dict[str, Any]:
         info = super().export_info(datamodule)
+        bert = getattr(datamodule, "tokenizer", "glove") == "word"
         info["text"] = (
             "lower-case the text (’ as '), take its tokens with the regex "
-            + TOKEN.pattern
+            + (WORD.pattern if bert else TOKEN.pattern)
             + ", map each to its index in "
             "fitted_preprocessing.tokens (1 for a word not there), cut or pad with 0 to "
             f"{self.spec.num_steps if self.spec else '?'} ids"
@@ -162,6 +175,7 @@ class TextClassificationTask(Task):
                 if self.spec and self.spec.is_pair
                 else ""
             )
+            + ("; the network adds <cls> and <sep> itself" if bert else "")
         )
         return info
 
@@ -169,9 +183,31 @@ class TextClassificationTask(Task):
     def setup(self, stage: str) -> None:
         """Before training starts (and before a resumed run's weights are restored over
         them), copy the pretrained vectors in; prediction and evaluation never need them."""
-        if stage == "fit" and self.embedding_source and not getattr(self, "_embedded", False):
+        if stage != "fit" or getattr(self, "_embedded", False):
+            return
+        if self.embedding_source:
             self.load_pretrained(str(self.embedding_source))
-            self._embedded = True
+        if self.pretrained_source:
+            self.load_pretrained_network(str(self.pretrained_source))
+        self._embedded = True
+
+    def load_pretrained_network(self, source: str) -> None:
+        """A pretraining run's encoder (BERT) into the network, over the same vocabulary."""
+        load = getattr(self.net, "load_pretrained", None)
+        if load is None:
+            raise ConfigError(f"model.pretrained={source}: this network starts from no "
+                              f"pretrained network (model=bert_classifier does)")  # fmt: skip
+        if pretrained_vocabulary(source) != tuple(getattr(self.spec, "tokens", ())):
+            raise ConfigError(
+                f"model.pretrained={source}: the texts were not read with its vocabulary; "
+                f"set data.vocabulary_from={source} (the text data configs take "
+                f"model.pretrained by default)"
+            )
+        weights = load_checkpoint(checkpoint_of(source))["state_dict"]
+        count = load(
+            {k.removeprefix("net."): v for k, v in weights.items() if k.startswith("net.")}
+        )
+        log.info("%s: %d tensors of the pretrained encoder copied in", source, count)
 
     def load_pretrained(self, source: str) -> None:
         vectors = pretrained_vectors(source, self.data_dir)

@@ -29,7 +29,7 @@ def run_fields(
         "task": module.task,
         "monitor": monitor,
         "mode": cfg.monitor.mode,
-        "metrics": {**test, f"{monitor}_best": best_val},
+        "metrics": {**final_validation(module, summary), **test, f"{monitor}_best": best_val},
         "best_val": best_val,
         "epochs": summary["epochs"],
         "global_steps": summary["global_steps"],
@@ -45,6 +45,13 @@ def run_fields(
     if getattr(datamodule, "source_info", None):  # where the data came from, if it says
         fields["data_source"] = datamodule.source_info
     return fields
+
+
+def final_validation(module: Task, summary: dict[str, Any]) -> dict[str, float]:
+    """The last epoch's validation figures, for a task whose record holds them."""
+    if not module.record_final_validation:
+        return {}
+    return {k: v for k, v in summary.get("final_val", {}).items() if v is not None}
 
 
 def compare_with_baseline(
