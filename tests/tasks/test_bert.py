@@ -329,3 +329,21 @@ def test_a_text_that_cannot_make_pairs_is_one_clear_error(
     text.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises((ConfigError, DataError), match=message):
         train(compose_config(pretraining_options(text), tmp_path / "run"))
+
+
+def test_tensorboard_shows_masked_pairs_with_the_top_guesses(bert_run: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    texts = []
+    for events in (bert_run / "tensorboard").glob("events.out.tfevents*"):
+        acc = EventAccumulator(str(events), size_guidance={"tensors": 0})
+        acc.Reload()
+        if "val/masked_words/text_summary" in acc.Tags()["tensors"]:
+            texts += [
+                e.tensor_proto.string_val[0].decode()
+                for e in acc.Tensors("val/masked_words/text_summary")
+            ]
+    assert texts, "no masked pairs in TensorBoard"
+    last = texts[-1].splitlines()
+    assert len(last) == 2 + 4 and last[2].startswith("| <cls> ") and "<sep>" in last[2]
+    assert "**" in last[2], "each chosen word in bold with its guesses"

@@ -257,12 +257,7 @@ class BertPretrainingDataModule(InMemoryDataModule):
             return {k: tokenise(v, ["wikitext2"] * len(v)) for k, v in corpus.splits.items()}
         docs, sources = corpus.documents, corpus.sources
         if self.max_documents:
-            seen: Counter[str] = Counter()
-            keep = [
-                i
-                for i, s in enumerate(sources)
-                if (seen.update([s]) or seen[s]) <= self.max_documents
-            ]
+            keep = first_of_each(sources, self.max_documents)
             docs, sources = [docs[i] for i in keep], [sources[i] for i in keep]
         docs, sources = tokenise(docs, sources)
         order = np.random.default_rng(self.split_seed).permutation(len(docs))
@@ -369,6 +364,17 @@ class BertPretrainingDataModule(InMemoryDataModule):
         self.setup()
         _, _, _, _, weights, labels, _ = self.splits[split]
         return labels[weights > 0]
+
+
+def first_of_each(sources: list[str], n: int) -> list[int]:
+    """Indices of the first ``n`` documents of each source."""
+    seen: Counter[str] = Counter()
+    keep = []
+    for i, source in enumerate(sources):
+        seen[source] += 1
+        if seen[source] <= n:
+            keep.append(i)
+    return keep
 
 
 def check_options(max_len: Any, min_freq: Any, mask_share: Any, val_fraction: Any,

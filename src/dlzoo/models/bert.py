@@ -246,7 +246,8 @@ class BERTClassifier(nn.Module):
     Args: the sizes and ``layout`` of :class:`BERT` (they must match the pretrained
     checkpoint's), ``max_len`` (its position embeddings: the pretraining ``data.max_len``),
     ``freeze_encoder`` (train the head only), ``head_lr`` (the head's learning rate;
-    ``None``: the optimizer's).
+    ``None``: the optimizer's), ``pretrained_pooler`` (start the tanh layer on ``<cls>``
+    from the pretraining's next-sentence head, as the book does; ``False``: a fresh one).
     """
 
     def __init__(
@@ -263,6 +264,7 @@ class BERTClassifier(nn.Module):
         layout: str = "book",
         freeze_encoder: bool = False,
         head_lr: float | None = None,
+        pretrained_pooler: bool = True,
         **options: Any,
     ) -> None:
         super().__init__()
@@ -278,14 +280,16 @@ class BERTClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(num_hiddens, num_outputs)
         self.freeze_encoder, self.head_lr = freeze_encoder, head_lr
+        self.pretrained_pooler = pretrained_pooler
         for p in self.encoder.parameters():
             p.requires_grad_(not freeze_encoder)
 
     def load_pretrained(self, weights: dict[str, Tensor]) -> int:
         """Copy a pretraining network's encoder and pooler in (names as in :class:`BERT`);
         returns how many tensors were copied."""
-        mine = {**{f"encoder.{k}": v for k, v in self.encoder.state_dict().items()},
-                **{f"pooler.{k}": v for k, v in self.pooler.state_dict().items()}}  # fmt: skip
+        mine = {f"encoder.{k}": v for k, v in self.encoder.state_dict().items()}
+        if self.pretrained_pooler:  # the book's: the NSP head's hidden layer on <cls>
+            mine.update({f"pooler.{k}": v for k, v in self.pooler.state_dict().items()})
         missing = sorted(set(mine) - set(weights))
         wrong = [k for k in mine if k in weights and weights[k].shape != mine[k].shape]
         if missing or wrong:

@@ -111,11 +111,16 @@ class PretrainingTask(Task):
         self.net.train(was_training)
         words = self.spec.tokens
         probs = mlm.softmax(dim=-1)
-        rows = ["| masked pair | word: top guesses |", "|---|---|"]
+        rows = [
+            "| masked pair (a chosen word shows as <mask>, a random word or itself) "
+            "| each chosen word, left to right: the top guesses |",
+            "|---|---|",
+        ]
         for i in range(len(tokens)):
             shown = " ".join(words[t] for t in tokens[i, : lengths[i]].tolist())
             guesses = []
-            for j in range(int(weights[i].sum())):
+            count = int(weights[i].sum())
+            for j in sorted(range(count), key=lambda j: int(positions[i, j])):  # left to right
                 top = probs[i, j].topk(k)
                 best = ", ".join(
                     f"{words[t]} {p:.2f}"
