@@ -42,6 +42,7 @@ SETUPS = {
         "experiment=bert_pretrain",
         "data.max_len=16",
         "data.min_freq=1",
+        "data.vocabulary_covers=[]",
         "data.batch_size=16",
         "data.val_fraction=0.1",
         "data.test_fraction=0.1",
