@@ -34,11 +34,11 @@ import torch
 from torch import Tensor
 
 from dlzoo.data import text_sources
-from dlzoo.data.base import InMemoryDataModule, Split, check_global_batch_size, resolve_batch_size
+from dlzoo.data.base import InMemoryDataModule, Split
 from dlzoo.data.corpus_sources import DocumentCorpus, read_documents
 from dlzoo.data.spec import DataSpec
 from dlzoo.data.text_sources import LabelledTexts
-from dlzoo.data.word_corpus import WindowBatches, word_tokens
+from dlzoo.data.word_corpus import WindowBatches, fresh_draw_loader, word_tokens
 from dlzoo.errors import ConfigError, DataError
 from dlzoo.utils.checkpoint_files import checkpoint_of, load_checkpoint
 
@@ -345,14 +345,7 @@ class BertPretrainingDataModule(InMemoryDataModule):
 
     def train_dataloader(self) -> WindowBatches:
         self.setup()
-        rank, world = self._world()
-        size = resolve_batch_size(self.batch_size, len(self.splits["train"][0]))
-        if world > 1:
-            check_global_batch_size(size, world)
-            size //= world
-        loader = WindowBatches(self._train_examples, len(self.splits["train"][0]),
-                               size, self.seed, rank, world)  # fmt: skip
-        return self.follow_trainer_epochs(loader)
+        return fresh_draw_loader(self, self._train_examples)
 
     def _train_examples(self, epoch: int) -> tuple[Tensor, ...]:
         if epoch == 0:

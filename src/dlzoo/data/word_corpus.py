@@ -151,6 +151,21 @@ class WindowBatches(ResumableBatches):
             yield tuple(tensor[idx] for tensor in examples)
 
 
+def fresh_draw_loader(
+    datamodule: InMemoryDataModule, draw: Callable[[int], tuple[Tensor, ...]]
+) -> WindowBatches:
+    """The training loader of a datamodule that draws new examples every epoch (``draw``),
+    as many per epoch as its training split (epoch 0's draw), sharded under DDP."""
+    rank, world = datamodule._world()
+    count = len(datamodule.splits["train"][0])
+    size = resolve_batch_size(datamodule.batch_size, count)
+    if world > 1:
+        check_global_batch_size(size, world)
+        size //= world
+    loader = WindowBatches(draw, count, size, datamodule.seed, rank, world)
+    return datamodule.follow_trainer_epochs(loader)
+
+
 class WordCorpusDataModule(InMemoryDataModule):
     """Centre words and their context windows from a word corpus.
 
@@ -324,14 +339,8 @@ class WordCorpusDataModule(InMemoryDataModule):
 
     def train_dataloader(self) -> ResumableBatches:
         self.setup()
-        rank, world = self._world()
-        size = resolve_batch_size(self.batch_size, len(self.splits["train"][0]))
-        if world > 1:
-            check_global_batch_size(size, world)
-            size //= world
         draw = partial(self._train_examples, *self.token_stream("train"), self._keep())
-        loader = WindowBatches(draw, len(self.splits["train"][0]), size, self.seed, rank, world)
-        return self.follow_trainer_epochs(loader)
+        return fresh_draw_loader(self, draw)
 
     def _train_examples(
         self, ids: np.ndarray, sentence: np.ndarray, keep: np.ndarray, epoch: int
