@@ -158,7 +158,7 @@ def check_optional_choices() -> None:
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
-def train_main(cfg: DictConfig) -> float | None:
+def _train_main(cfg: DictConfig) -> float | None:
     """Train one configuration; returns the optimised metric (for sweepers)."""
     check_optional_choices()
     from dlzoo.commands.train import train
@@ -177,7 +177,7 @@ def train_main(cfg: DictConfig) -> float | None:
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval")
-def eval_main(cfg: DictConfig) -> None:
+def _eval_main(cfg: DictConfig) -> None:
     """Evaluate a checkpoint on its test split."""
     from dlzoo.commands.evaluate import evaluate
 
@@ -187,25 +187,73 @@ def eval_main(cfg: DictConfig) -> None:
 #: keys whose values are a user's free text (commas, brackets and quotes included)
 FREE_TEXT_KEYS = ("text", "premise", "hypothesis", "prefix")
 
+#: keys whose values are paths: a sweep's job folder (``0_model=mlp,optimizer=sgd``) must
+#: paste as printed, though ``=`` and ``,`` are Hydra grammar
+PATH_KEYS = ("ckpt_path", "resume", "model.pretrained", "model.vocabulary", "data.path")
+
+
+def _hydra_quoted(value: str) -> str:
+    # Hydra unescapes only backslashes before a quote or the closing quote
+    value = re.sub(r"(\\+)(?='|$)", lambda m: m.group(1) * 2, value)
+    return "'" + value.replace("'", "\\'").replace("${", "\\${") + "'"
+
 
 def quote_free_text(args: list[str]) -> list[str]:
-    """``text=a gripping, moving film`` as Hydra's grammar needs it (quoted: a comma would
-    make it a list or a sweep); values the user quoted already are left as they are."""
+    """``text=a gripping, moving film`` and ``ckpt_path=logs/.../0_model=mlp,seed=1/...``
+    as Hydra's grammar needs them (quoted: a comma would make a list or a sweep, an ``=``
+    is a syntax error); values the user quoted already are left as they are."""
     out = []
     for arg in args:
         key, sep, value = arg.partition("=")
-        if sep and key.lstrip("+") in FREE_TEXT_KEYS and value and value[0] not in "'\"":
-            # Hydra unescapes only backslashes before a quote or the closing quote
-            value = re.sub(r"(\\+)(?='|$)", lambda m: m.group(1) * 2, value)
-            value = "'" + value.replace("'", "\\'").replace("${", "\\${") + "'"
+        name = key.lstrip("+~")
+        unquoted = sep and value and value[0] not in "'\""
+        if unquoted and (name in FREE_TEXT_KEYS or (name in PATH_KEYS and "=" in value)):
+            value = _hydra_quoted(value)
         out.append(f"{key}{sep}{value}")
     return out
 
 
+def program() -> str:
+    """How the user started this entry point: ``python scripts/train.py`` or ``dlzoo-train``."""
+    name = sys.argv[0]
+    return f"python {name}" if name.endswith(".py") else Path(name).name
+
+
+def unknown_group_choice(args: list[str]) -> str | None:
+    """``model=nosuchmodel``: one line with the closest names, where Hydra prints 40 lines
+    (every option and its search path). ``None`` when every group choice exists, or when
+    ``hydra.searchpath`` adds configs (Hydra's own check then applies)."""
+    if any(a.lstrip("+").startswith("hydra.searchpath") for a in args):
+        return None
+    conf = Path(config_dir())
+    for arg in args:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        group = key.split("@", 1)[0]
+        if not sep or group.startswith("hydra") or not (conf / group).is_dir():
+            continue
+        if not value or value[0] in "'\"[{" or "(" in value or "${" in value:
+            continue  # quoted, a list, a sweep function or an interpolation: Hydra's to read
+        options = sorted(str(p.relative_to(conf / group).with_suffix(""))
+                         for p in (conf / group).rglob("*.yaml"))  # fmt: skip
+        for name in value.split(","):
+            if name not in options and name != "null":
+                close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
+                hint = f"did you mean {' or '.join(close)}? " if close else ""
+                listed = ", ".join(options) if len(options) <= 12 else f"see {program()} --help"
+                return (f"{group}={name}: no such config in conf/{group}/; {hint}"
+                        f"all {group} configs: {listed}")  # fmt: skip
+    return None
+
+
 def takes_free_text(main: Callable[[], Any]) -> Callable[[], Any]:
-    """An entry point whose free-text values are quoted before Hydra parses them."""
+    """An entry point whose group names are checked, and whose free-text and path values
+    are quoted, before Hydra parses them."""
 
     def run() -> Any:
+        problem = unknown_group_choice(sys.argv[1:])
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            sys.exit(2)
         sys.argv[1:] = quote_free_text(sys.argv[1:])
         return main()
 
@@ -222,7 +270,7 @@ def _predict_main(cfg: DictConfig) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="export")
-def export_main(cfg: DictConfig) -> None:
+def _export_main(cfg: DictConfig) -> None:
     """Export a checkpoint's network to TorchScript or ONNX."""
     from dlzoo.commands.export import export
 
@@ -255,8 +303,14 @@ translate_main = takes_free_text(_translate_main)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="embeddings")
-def embeddings_main(cfg: DictConfig) -> None:
+def _embeddings_main(cfg: DictConfig) -> None:
     """Nearest words, analogies, evaluations and export of word vectors."""
     from dlzoo.commands.embeddings import embeddings
 
     run_reporting_errors(embeddings, cfg, "embeddings")
+
+
+train_main = takes_free_text(_train_main)
+eval_main = takes_free_text(_eval_main)
+export_main = takes_free_text(_export_main)
+embeddings_main = takes_free_text(_embeddings_main)

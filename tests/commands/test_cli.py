@@ -81,17 +81,6 @@ def test_bad_input_gives_one_readable_error(args: list[str], expected: str, tmp_
     assert expected in (tmp_path / "train.log").read_text()  # the run's log keeps it
 
 
-@pytest.mark.parametrize(
-    ("group", "choice"), [("model", "transformerz"), ("data", "imagenet"), ("optimizer", "adamm")]
-)
-def test_unknown_choice_lists_the_available_ones(group: str, choice: str, tmp_path: Path) -> None:
-    result = run_script("train.py", f"{group}={choice}", f"hydra.run.dir={tmp_path}")
-    assert result.returncode != 0
-    assert f"Could not find '{group}/{choice}'" in result.stderr
-    assert f"Available options in '{group}'" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 def test_eval_without_checkpoint_says_what_is_missing(tmp_path: Path) -> None:
     result = run_script("eval.py", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -203,6 +204,18 @@ def test_multirun_goes_on_after_a_crash_and_a_divergence(
     for lr in ("0.05", "1e+12"):
         crashed = rows[f"model.net.dropout=1.5, optimizer.lr={lr}"]
         assert crashed[3] == "failed" and "model.net.dropout=1.5" in crashed[-1], summary
+    # trust case 11: the completed job's "best checkpoint:" line, pasted as printed into
+    # eval.py, evaluates (its folder name holds "=" and ",", Hydra's override grammar)
+    printed = [
+        line.split("best checkpoint: ", 1)[1]
+        for line in (result.stdout + result.stderr).splitlines()
+        if "best checkpoint: " in line and "optimizer.lr=0.05" in line
+    ]
+    assert printed, result.stdout[-3000:]
+    (pasted,) = shlex.split(f"ckpt_path={printed[0]}")  # what the shell hands over
+    evaluated = run_script("eval.py", pasted, f"paths.data_dir={tiny_data_dir}")
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert "test/" in evaluated.stdout + evaluated.stderr
 
 
 def test_optuna_search_six_trials_with_a_failing_trial(tmp_path: Path, tiny_data_dir: Path) -> None:

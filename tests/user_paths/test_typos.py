@@ -34,3 +34,23 @@ def test_a_misspelt_search_stops_the_sweep_before_any_trial(tmp_path: Path) -> N
     assert "hparams_search=two_cluster: no such config" in result.stderr
     assert "two_clusters" in result.stderr
     assert not list((tmp_path / "sweep").rglob("metrics.json"))
+
+
+@pytest.mark.parametrize(
+    ("args", "typo", "expected"),
+    [
+        (["model=nosuchmodel"], "model=nosuchmodel", "--help"),
+        (["-m", "model=mlp,lenett"], "model=lenett", "did you mean lenet"),
+        (["optimizer=comparison/adamm"], "optimizer=comparison/adamm", "comparison/adam"),
+    ],
+)
+def test_case_17_an_unknown_group_name_is_one_line(
+    args: list[str], typo: str, expected: str, tmp_path: Path
+) -> None:
+    """Hydra would print every option of the group and its search path (40 lines)."""
+    result = run_script("train.py", *args, f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 2
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"error: {typo}: no such config in conf/")
+    assert expected in result.stderr
+    assert not (tmp_path / "run").exists()

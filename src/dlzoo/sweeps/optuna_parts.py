@@ -211,3 +211,54 @@ def make_storage(url: str, heartbeat_interval: int, on_stale: Any = None) -> Any
                 raise
             time.sleep(0.5 + attempt)
     raise AssertionError("unreachable")
+
+
+def open_study(url: str, heartbeat_interval: int, on_stale: Any, **create: Any) -> Any:
+    """The study in its storage (created or continued); a damaged database file is one
+    message naming it, not SQLAlchemy's traceback."""
+    import optuna
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        storage = make_storage(url, heartbeat_interval, on_stale)
+        return optuna.create_study(storage=storage, load_if_exists=True, **create), storage
+    except SQLAlchemyError as err:
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        path = url.removeprefix("sqlite:///")
+        advice = (
+            f"move it aside (mv {path} {path}.damaged) to start a new study, or "
+            f"restore a copy; the trials' run folders are kept"
+            if url.startswith("sqlite:///")
+            else "check the database server"
+        )
+        raise ConfigError(
+            f"the study database {path} cannot be read ({reason}): {advice}"
+        ) from None
+
+
+def check_same_space(study: Any, distributions: Mapping[str, Any]) -> None:
+    """A relaunch whose search space changed a parameter the study already sampled would
+    fail inside Optuna (a trial left running); say what changed and the ways on."""
+    from optuna.distributions import check_distribution_compatibility
+
+    for trial in study.get_trials(deepcopy=False):
+        for key, old in trial.distributions.items():
+            new = distributions.get(key)
+            if new is None:
+                continue
+            try:
+                check_distribution_compatibility(old, new)
+            except ValueError:
+                raise ConfigError(
+                    f"the search space of study {study.study_name!r} changed: {key} was "
+                    f"{_shown(old)} in trial {trial.number}, now {_shown(new)}. Keep the old "
+                    f"space, or start a new study: hydra.sweeper.study_name="
+                    f"{study.study_name}_2"
+                ) from None
+
+
+def _shown(dist: Any) -> str:
+    choices = getattr(dist, "choices", None)
+    if choices is not None:
+        return f"choice({', '.join(map(str, choices))})"
+    return f"{type(dist).__name__}({dist.low}, {dist.high})"

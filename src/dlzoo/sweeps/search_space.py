@@ -3,10 +3,14 @@ distributions, so search spaces read like the lightning-hydra-template's."""
 
 from __future__ import annotations
 
+import difflib
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dlzoo.errors import ConfigError
+
+log = logging.getLogger("dlzoo")
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -100,7 +104,8 @@ def parse_search_space(params: dict[str, Any] | None, arguments: list[str]) -> S
                 f"hydra.sweeper.params.{line}: a search space needs a sweep expression; use {SYNTAX}"
             )
         else:
-            space.pop(key.lstrip("+~"), None)
+            if space.pop(key.lstrip("+~"), None) is not None:
+                log.warning("%s on the command line fixes %s: no longer searched", line, key)
             fixed.append(line)
     distributions = {k: _distribution(k, text, sweep) for k, (text, sweep) in space.items()}
     return SearchSpace(distributions, fixed)
@@ -113,3 +118,33 @@ def override_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return "null" if value is None else str(value)
+
+
+def check_space_keys(space: SearchSpace, config: Any, conf_dir: str) -> None:
+    """A key the composed config does not have (``optimizer.lrr``) would fail every trial,
+    and a relaunch would re-queue them for ever: refuse it before the first trial. Keys
+    under a config group the search itself chooses (``model=choice(mlp, lenet)``) are
+    left to the trials; ``+key`` adds a new key on purpose."""
+    from pathlib import Path
+
+    from omegaconf import DictConfig, OmegaConf
+
+    groups = [k for k in space.distributions if (Path(conf_dir) / k).is_dir()]
+    for key in space.distributions:
+        if key in groups or key.startswith(("+", "~")):
+            continue
+        if any(key.startswith(f"{group}.") for group in groups):
+            continue
+        if OmegaConf.select(config, key, default=_ABSENT, throw_on_missing=False) is _ABSENT:
+            parent, _, leaf = key.rpartition(".")
+            node = OmegaConf.select(config, parent) if parent else config
+            names = [str(k) for k in node] if isinstance(node, DictConfig) else []
+            close = difflib.get_close_matches(leaf, names, n=2, cutoff=0.6)
+            hint = f"did you mean {' or '.join(f'{parent}.{c}'.lstrip('.') for c in close)}? "
+            raise ConfigError(
+                f"search space key {key} is not in the config; {hint if close else ''}"
+                f"(+{key} adds a new key)"
+            )
+
+
+_ABSENT = object()

@@ -4,6 +4,7 @@ baseline, the closing lines on the console and the HPARAMS entry in TensorBoard.
 from __future__ import annotations
 
 import logging
+import shlex
 from typing import Any
 
 import lightning as L
@@ -114,7 +115,9 @@ def report(record: dict[str, Any]) -> None:
     whether it did better than a trivial guess."""
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in record["metrics"].items() if v is not None)
     log.info("run directory: %s", record["run_dir"])
-    log.info("best checkpoint: %s", record["best_checkpoint"])
+    # quoted for shells where a sweep's job folder needs it (zsh globs on its brackets)
+    best = record["best_checkpoint"]
+    log.info("best checkpoint: %s", shlex.quote(best) if best else best)
     log.info("metrics: %s", metrics)
     for other in record.get("baselines", [])[1:]:
         log.info(

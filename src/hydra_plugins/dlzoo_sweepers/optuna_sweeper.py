@@ -52,17 +52,20 @@ class DlzooOptunaSweeper(Sweeper):
             from dlzoo.errors import ConfigError
 
             raise ConfigError("hparams_search needs Optuna: pip install -e '.[sweeps]'") from None
+        from dlzoo.cli import config_dir
+        from dlzoo.errors import ConfigError
         from dlzoo.sweeps.optuna_parts import (
+            check_same_space,
             directions_of,
             grid_of,
             make_pruner,
             make_sampler,
-            make_storage,
             metrics_of,
+            open_study,
             storage_url,
         )
         from dlzoo.sweeps.optuna_search import OptunaSearch, attach_sweep_dir, requeue
-        from dlzoo.sweeps.search_space import parse_search_space
+        from dlzoo.sweeps.search_space import check_space_keys, parse_search_space
         from dlzoo.sweeps.study_report import write_study_report
 
         assert self.config is not None
@@ -71,6 +74,9 @@ class DlzooOptunaSweeper(Sweeper):
         metrics = metrics_of(_plain(OmegaConf.select(self.config, "optimized_metric")))
         directions = directions_of(_plain(cfg.get("direction")), metrics)
         space = parse_search_space(_plain(cfg.get("params")), list(arguments))
+        check_space_keys(space, self.config, config_dir())
+        if int(cfg.n_trials) < 1:
+            raise ConfigError(f"hydra.sweeper.n_trials={cfg.n_trials}: a search needs 1 or more")
         sampler_cfg, pruner_cfg = _plain(cfg.get("sampler")), _plain(cfg.get("pruner"))
         grid = grid_of(space.distributions)
         sampler = make_sampler(sampler_cfg, grid)
@@ -78,16 +84,12 @@ class DlzooOptunaSweeper(Sweeper):
         name = str(cfg.get("study_name") or self.config.task_name)
         url = storage_url(cfg.get("storage"), self.config.paths.log_dir, name)
         heartbeat = int(cfg.get("heartbeat_interval") or 10)
-        storage = make_storage(url, heartbeat, on_stale=requeue)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(
-            storage=storage,
-            sampler=sampler,
-            pruner=pruner,
-            study_name=name,
+        study, storage = open_study(
+            url, heartbeat, requeue, sampler=sampler, pruner=pruner, study_name=name,
             directions=directions,
-            load_if_exists=True,
-        )
+        )  # fmt: skip
+        check_same_space(study, space.distributions)
         n_trials = int(cfg.n_trials)
         if sampler_cfg and str(sampler_cfg.get("name")) == "grid" and grid:
             size = 1
