@@ -7,6 +7,7 @@ Each is a thin Hydra app: compose the config, call the package function, and tur
 from __future__ import annotations
 
 import difflib
+import importlib
 import logging
 import re
 import sys
@@ -76,15 +77,27 @@ def check_entry_keys(cfg: DictConfig, config_name: str, lenient: bool = False) -
     check_known_keys(keys, allowed - {"hydra"}, f"conf/{config_name}.yaml", note)
 
 
+def check_required_values(cfg: DictConfig) -> None:
+    """A ``???`` value left unset (``ckpt_path``, ``data.path``) is named before torch and
+    Lightning load, not seconds later when it is first read."""
+    missing = sorted(k for k in OmegaConf.missing_keys(cfg) if not k.startswith("hydra"))
+    if len(missing) == 1:
+        fail(f"{missing[0]} is required: pass {missing[0]}=<value> on the command line")
+    if missing:
+        given = " ".join(f"{k}=<value>" for k in missing)
+        fail(f"{' and '.join(missing)} are required: pass {given} on the command line")
+
+
 def run_reporting_errors(
-    fn: Callable[[DictConfig], Any],
+    fn: Callable[[DictConfig], Any] | str,
     cfg: DictConfig,
     config_name: str | None = None,
     lenient: bool = False,
 ) -> Any:
     """Call ``fn``; a user-facing error ends the process with its message and status 2
     (130 for a Ctrl-C that stopped training cleanly). ``config_name``: reject keys that
-    config does not declare."""
+    config does not declare. ``fn`` may be ``"module:function"``, imported after the keys
+    are checked: a mistyped key is reported without loading torch and Lightning."""
     quiet_duplicate_logs()
     quiet_console()
     from dlzoo.data.sources import missing_data_dir_variable
@@ -94,6 +107,10 @@ def run_reporting_errors(
     try:
         if config_name is not None:
             check_entry_keys(cfg, config_name, lenient)
+        check_required_values(cfg)
+        if isinstance(fn, str):
+            module, _, name = fn.partition(":")
+            fn = getattr(importlib.import_module(module), name)
         return fn(cfg)
     except MissingMandatoryValue as err:
         key = err.full_key or "a required value"
@@ -161,6 +178,7 @@ def check_optional_choices() -> None:
 def _train_main(cfg: DictConfig) -> float | None:
     """Train one configuration; returns the optimised metric (for sweepers)."""
     check_optional_choices()
+    check_required_values(cfg)
     from dlzoo.commands.train import train
     from dlzoo.sweeps.jobs import in_multirun, run_sweep_job
 
@@ -179,9 +197,7 @@ def _train_main(cfg: DictConfig) -> float | None:
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="eval")
 def _eval_main(cfg: DictConfig) -> None:
     """Evaluate a checkpoint on its test split."""
-    from dlzoo.commands.evaluate import evaluate
-
-    run_reporting_errors(evaluate, cfg, "eval")
+    run_reporting_errors("dlzoo.commands.evaluate:evaluate", cfg, "eval")
 
 
 #: keys whose values are a user's free text (commas, brackets and quotes included)
@@ -264,17 +280,13 @@ def takes_free_text(main: Callable[[], Any]) -> Callable[[], Any]:
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="predict")
 def _predict_main(cfg: DictConfig) -> None:
     """Predict with a checkpoint of any task: its task reads the inputs and reports."""
-    from dlzoo.commands.predict import predict
-
-    run_reporting_errors(predict, cfg, "predict", lenient=True)
+    run_reporting_errors("dlzoo.commands.predict:predict", cfg, "predict", lenient=True)
 
 
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="export")
 def _export_main(cfg: DictConfig) -> None:
     """Export a checkpoint's network to TorchScript or ONNX."""
-    from dlzoo.commands.export import export
-
-    run_reporting_errors(export, cfg, "export")
+    run_reporting_errors("dlzoo.commands.export:export", cfg, "export")
 
 
 predict_main = takes_free_text(_predict_main)
@@ -283,9 +295,7 @@ predict_main = takes_free_text(_predict_main)
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="generate")
 def _generate_main(cfg: DictConfig) -> None:
     """``predict_text.py``, kept for those who type it: predict.py with a language model."""
-    from dlzoo.commands.predict import predict
-
-    run_reporting_errors(predict, cfg, "generate", lenient=True)
+    run_reporting_errors("dlzoo.commands.predict:predict", cfg, "generate", lenient=True)
 
 
 generate_main = takes_free_text(_generate_main)
@@ -294,9 +304,7 @@ generate_main = takes_free_text(_generate_main)
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="translate")
 def _translate_main(cfg: DictConfig) -> None:
     """``translate.py``, kept for those who type it: predict.py with a translation model."""
-    from dlzoo.commands.predict import predict
-
-    run_reporting_errors(predict, cfg, "translate", lenient=True)
+    run_reporting_errors("dlzoo.commands.predict:predict", cfg, "translate", lenient=True)
 
 
 translate_main = takes_free_text(_translate_main)
@@ -305,9 +313,7 @@ translate_main = takes_free_text(_translate_main)
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="embeddings")
 def _embeddings_main(cfg: DictConfig) -> None:
     """Nearest words, analogies, evaluations and export of word vectors."""
-    from dlzoo.commands.embeddings import embeddings
-
-    run_reporting_errors(embeddings, cfg, "embeddings")
+    run_reporting_errors("dlzoo.commands.embeddings:embeddings", cfg, "embeddings")
 
 
 train_main = takes_free_text(_train_main)

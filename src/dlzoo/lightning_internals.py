@@ -163,20 +163,56 @@ class ModelCheckpointWithLast(ModelCheckpoint):
     """
 
     _last_written_step: int | None = None
+    #: the tie-breaking metric's value at the kept best checkpoint
+    _best_tiebreak: float | None = None
 
     def __init__(
         self,
         *args: Any,
         every_n_train_steps: int | None = None,
         train_time_interval: timedelta | float | None = None,
+        tiebreak: str | None = "val/loss",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        #: an epoch that equals the best monitored value replaces it when this metric is
+        #: lower: on 15 validation rows, accuracy ties are common, and the first epoch to
+        #: reach the best accuracy is seldom the best model
+        self.tiebreak = tiebreak if tiebreak != self.monitor else None
         self.last_every_n_train_steps = every_n_train_steps or 0
         if train_time_interval is not None and not isinstance(train_time_interval, timedelta):
             train_time_interval = timedelta(seconds=float(train_time_interval))  # seconds
         self.last_time_interval = train_time_interval
         self._last_written_at = time.monotonic()
+
+    def check_monitor_top_k(self, trainer: L.Trainer, current: Tensor | None = None) -> bool:
+        if super().check_monitor_top_k(trainer, current):
+            return True
+        if current is None or self.save_top_k != 1 or not self.tiebreak or not self.best_k_models:
+            return False
+        kept = self.best_k_models[self.kth_best_model_path]
+        loss = trainer.callback_metrics.get(self.tiebreak)
+        better = (
+            bool(current == kept)
+            and loss is not None
+            and self._best_tiebreak is not None
+            and float(loss) < self._best_tiebreak
+        )
+        return trainer.strategy.reduce_boolean_decision(better)
+
+    def _update_best_and_save(
+        self, current: Tensor, trainer: L.Trainer, monitor_candidates: dict[str, Tensor]
+    ) -> None:
+        super()._update_best_and_save(current, trainer, monitor_candidates)
+        loss = monitor_candidates.get(self.tiebreak) if self.tiebreak else None
+        self._best_tiebreak = None if loss is None else float(loss)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "best_tiebreak": self._best_tiebreak}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self._best_tiebreak = state_dict.get("best_tiebreak")
 
     def _mid_epoch_due(self, trainer: L.Trainer) -> bool:
         every = self.last_every_n_train_steps

@@ -138,3 +138,34 @@ def test_predict_needs_the_checkpoint_not_the_training_csv(
     finally:
         away.rename(root / "wine.csv")
     assert len(predicted) == 5
+
+
+def test_case_2_eval_on_an_edited_training_csv_says_so(
+    wine: tuple[Path, pd.DataFrame, dict], tmp_path: Path
+) -> None:
+    """Issue 31, case 2: the checkpoint keeps the training CSV's fingerprint; eval.py on
+    the edited file refuses in one line, or evaluates with allow_changed_data=true and the
+    record names the files it evaluated on."""
+    from dlzoo.commands.evaluate import evaluate
+
+    root, frame, record = wine
+    assert record["data_files"]["data.path"]["bytes"] == (root / "wine.csv").stat().st_size
+    ckpt = record["best_checkpoint"]
+    original = (root / "wine.csv").read_bytes()
+    try:
+        frame.iloc[::-1].to_csv(root / "wine.csv", index=False)  # the same rows, reordered
+        refused = run_script("eval.py", f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path / 'a'}")
+        assert refused.returncode == 2, refused.stderr[-2000:]
+        last = refused.stderr.strip().splitlines()[-1]
+        assert f"data.path {root / 'wine.csv'} changed since training" in last, last
+        assert "allow_changed_data=true" in last and "Traceback" not in refused.stderr
+        cfg = compose_config(
+            [f"ckpt_path={ckpt}", "allow_changed_data=true"], tmp_path / "b", "eval"
+        )
+        evaluated = evaluate(cfg)
+    finally:
+        (root / "wine.csv").write_bytes(original)
+    assert evaluated["data_files"]["changed_since_training"]
+    assert "test/acc" in evaluated["metrics"]
+    unchanged = evaluate(compose_config([f"ckpt_path={ckpt}"], tmp_path / "c", "eval"))
+    assert unchanged["data_files"]["changed_since_training"] == []

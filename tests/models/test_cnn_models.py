@@ -110,6 +110,18 @@ def test_too_small_images_are_refused_with_advice():
         VGG([1, 16, 16], 10)
 
 
+def test_case_16_tiny_ssd_on_too_small_canvases_stops_before_training():
+    """Issue 31, case 16: data.image_size=16 ended in 110 lines of 'Output size is too small'."""
+    from dlzoo.data.spec import DetectionSpec
+
+    spec = DetectionSpec((3, 16, 16), class_names=("banana",))
+    with pytest.raises(IncompatibleError, match=r"at least 64x64 .* set data.image_size=64"):
+        check_input(OmegaConf.load(MODEL_DIR / "ssd_tiny.yaml"), spec, "banana")
+    check_input(
+        OmegaConf.load(MODEL_DIR / "ssd_tiny.yaml"), DetectionSpec((3, 64, 64), ("b",)), "b"
+    )
+
+
 def test_bad_options_name_the_value():
     with pytest.raises(ConfigError, match="model.net.depth=50"):
         ResNet([1, 32, 32], 10, depth=50)

@@ -96,7 +96,9 @@ def image_tags(run_dir: Path) -> set[str]:
     return tags
 
 
-def test_ssd_tiny_trains_logs_boxes_and_predict_matches_its_own_detections(make_cfg, tmp_path):
+def test_ssd_tiny_trains_logs_boxes_and_predict_matches_its_own_detections(
+    make_cfg, tmp_path, capsys
+):
     cfg = make_cfg(*TINY, *SSD, "trainer.max_epochs=1")
     record = train(cfg)
     assert record["monitor"] == "val/map_50"
@@ -131,6 +133,15 @@ def test_ssd_tiny_trains_logs_boxes_and_predict_matches_its_own_detections(make_
     lines = (out / "predictions.csv").read_text().splitlines()
     assert lines[0] == "input,class,score,x1,y1,x2,y2"
     assert len(lines) - 1 == sum(len(r["boxes"]) for r in written)
+
+    # issue 31, cases 9 and 22: a second prediction into the folder (one image, nothing
+    # above score_threshold=1) leaves no drawing of the first, and says what to lower
+    again = make_cfg(f"ckpt_path={record['last_checkpoint']}", f"inputs=[{files[2]}]",
+                     "score_threshold=1.0", f"output_dir={out}", config_name="predict")  # fmt: skip
+    predict(again)
+    assert sorted(p.name for p in out.glob("*_boxes.png")) == ["canvas2_boxes.png"]
+    said = capsys.readouterr().out
+    assert "0 boxes scored score_threshold=1.0 or more (the best scored 0." in said, said
 
 
 def test_coco_folder_gives_the_same_map_as_the_generated_canvases(make_cfg, tmp_path):
@@ -177,6 +188,26 @@ def test_coco_bad_annotations_are_named_or_skipped(tmp_path, tiny_data_dir):
     skipped.setup()
     assert len(skipped.splits["test"][0]) == 4
     assert skipped.class_names == dm.class_names
+
+
+def test_case_3_a_category_id_listed_twice_or_renamed_is_refused(tmp_path, tiny_data_dir):
+    """Issue 31, case 3: {2: green} and {2: lime} would train every id-2 box as "lime"."""
+    dm = canvases(tiny_data_dir)
+    root = tmp_path / "coco"
+    paths = {split: write_coco_split(root, split, *dm.splits[split], dm.class_names)
+             for split in dm.splits}  # fmt: skip
+    test_file = paths["test"]
+    renamed = json.loads(test_file.read_text())
+    renamed["categories"][0]["name"] = "something else"
+    test_file.write_text(json.dumps(renamed))
+    with pytest.raises(DataError, match=r"category id \S+ is 'something else' here but"):
+        CocoDetectionDataModule(root=str(root), image_size=64).setup()
+    train = json.loads(paths["train"].read_text())
+    first = train["categories"][0]
+    train["categories"].append({"id": first["id"], "name": "lime"})
+    paths["train"].write_text(json.dumps(train))
+    with pytest.raises(DataError, match=rf"category id {first['id']} is listed twice"):
+        _ = CocoDetectionDataModule(root=str(root), image_size=64).class_names
 
 
 #: fewer region proposals and sampled regions than torchvision's defaults: the R-CNN box

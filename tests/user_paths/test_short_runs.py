@@ -16,3 +16,21 @@ def test_iris_for_one_epoch_of_four_steps_completes(tmp_path: Path) -> None:
     )
     record = train(cfg)
     assert record["status"] == "completed" and record["global_steps"] == 4
+
+
+def test_case_5_eval_of_the_named_checkpoint_reproduces_the_runs_test_figures(
+    tmp_path: Path,
+) -> None:
+    """Iris validates on its test split, so a run tests its final weights, not the best
+    epoch's: the record and the last lines name that checkpoint, and eval.py on it (or on
+    the run folder) gives the run's own test figures."""
+    from dlzoo.commands.evaluate import evaluate
+
+    overrides = ["model=mlp", "data=iris", "trainer.max_epochs=6", "data.batch_size=30", *QUIET]
+    record = train(compose_config(overrides, tmp_path / "run"))
+    assert record["tested_checkpoint"] == record["last_checkpoint"]
+    for named in (record["tested_checkpoint"], str(tmp_path / "run")):
+        evaluated = evaluate(compose_config([f"ckpt_path={named}"], tmp_path / "eval", "eval"))
+        for key, value in record["metrics"].items():
+            if key.startswith("test/"):
+                assert abs(evaluated["metrics"][key] - value) < 1e-6, (named, key)

@@ -11,6 +11,9 @@ from omegaconf import DictConfig
 
 from dlzoo.config.builders import resolve_precision
 from dlzoo.config.restore import restore
+from dlzoo.errors import DataError
+from dlzoo.inference.restored import Restored
+from dlzoo.records.data_fingerprint import changes, fingerprint
 from dlzoo.records.metrics_file import to_float, write_metrics
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         data_overrides=cfg.get("data_overrides"),
         trust=cfg.get("trust_checkpoint", False),
     )
+    files = check_data_files(model, cfg.get("allow_changed_data", False))
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     if cfg.trainer.get("precision") == "auto":
         cfg.trainer.precision = resolve_precision(cfg.trainer)
@@ -41,6 +45,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "data": model.config.data.get("name"),
         "metrics": metrics,
     }
+    if files:  # the user's files it evaluated on, and whether they changed since training
+        record["data_files"] = files
     if trainer.is_global_zero:
         written = write_metrics(cfg.paths.output_dir, record)
         log.info("checkpoint: %s", record["checkpoint"])
@@ -49,3 +55,18 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         )
         log.info("record: %s", written)
     return record
+
+
+def check_data_files(model: Restored, allow_changed: bool) -> dict[str, Any]:
+    """The user's data files as they are now; edited since training, they would give test
+    figures for a split the model was not trained against: refused, unless allowed."""
+    now = fingerprint(model.config.data)
+    changed = changes(model.data_fingerprint, now)
+    if changed and not allow_changed:
+        raise DataError(
+            f"{'; '.join(changed)}: the test split is not the one this model was trained "
+            f"against. allow_changed_data=true evaluates on the files as they are now"
+        )
+    for change in changed:
+        log.warning("%s: evaluating on the files as they are now", change)
+    return {"files": now, "changed_since_training": changed} if now else {}

@@ -53,9 +53,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         run.fitted(summary)
 
         test_metrics: dict[str, Any] = {}
+        tested = None
         if cfg.get("test", True):
-            test_metrics, _ = test(parts, module, datamodule, summary, str(run.run_dir))
+            test_metrics, tested = test(parts, module, datamodule, summary, str(run.run_dir))
         fields = run_fields(cfg, module, datamodule, summary, test_metrics)
+        fields["tested_checkpoint"] = tested
         record = run.completed({**fields, **run.timings()})
         close_loggers(parts.trainer, cfg, record)
         if parts.trainer.is_global_zero:

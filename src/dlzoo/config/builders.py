@@ -77,7 +77,8 @@ def check_input(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> None:
         raise IncompatibleError(
             f"model={model_cfg.get('name', '?')} needs images of at least {min_size}x{min_size} "
             f"but data={data_name} gives {spec.input_shape[1]}x{spec.input_shape[2]}: "
-            f"set data.resize={min_size} or larger"
+            f"set data.{'image_size' if spec.task == 'detection' else 'resize'}={min_size} "
+            f"or larger"
         )
 
 

@@ -19,6 +19,7 @@ from dlzoo.config.checkpoints import checkpoint_of, config_from_checkpoint, load
 from dlzoo.config.extensions import load_extensions
 from dlzoo.errors import ConfigError
 from dlzoo.inference.restored import Restored
+from dlzoo.records.data_fingerprint import FINGERPRINT_KEY
 
 #: where checkpoints written before the datamodule kept its vocabulary stored it
 LEGACY_VOCAB_KEY = "dlzoo_vocab"
@@ -72,4 +73,5 @@ def restore(
             f"(model={cfg.model.get('name')}, data={cfg.data.get('name')}): {detail}"
         ) from None
     module.eval()
-    return Restored(module, datamodule, cfg, Path(ckpt_path))
+    stored_files = checkpoint.get(FINGERPRINT_KEY) or {}
+    return Restored(module, datamodule, cfg, Path(ckpt_path), dict(stored_files))

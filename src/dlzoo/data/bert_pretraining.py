@@ -196,6 +196,11 @@ class BertPretrainingDataModule(InMemoryDataModule):
             ``snli``) whose training texts' words, seen ``min_freq`` times there, join the
             vocabulary, so fine-tuning on them does not read their words as ``<unk>`` (their
             texts are not pretrained on, and their labels are never read).
+        unlabelled_texts: text-classification datasets whose training texts (labels
+            dropped; never their validation or test texts) join the training documents,
+            ``texts_per_document`` consecutive texts a document: pretraining on the
+            fine-tuning domain ("task-adaptive pretraining"). Validation and test documents
+            stay the corpus's own.
         split_seed: seed of the document split; ``data_seed``: of the pairs and masks.
     """
 
@@ -211,6 +216,8 @@ class BertPretrainingDataModule(InMemoryDataModule):
         test_fraction: float = 0.05,
         max_documents: int | None = None,
         vocabulary_covers: list[str] | tuple[str, ...] = (),
+        unlabelled_texts: list[str] | tuple[str, ...] = (),
+        texts_per_document: int = 8,
         split_seed: int = 0,
         data_seed: int = 0,
         batch_size: int = 512,
@@ -223,11 +230,18 @@ class BertPretrainingDataModule(InMemoryDataModule):
         self.max_len, self.min_freq, self.mask_share = max_len, min_freq, mask_share
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.max_documents = max_documents
-        unknown = [name for name in vocabulary_covers if name not in COVERABLE]
-        if unknown:
-            raise ConfigError(f"data.vocabulary_covers={list(vocabulary_covers)}: {unknown[0]!r} "
-                              f"is not one of {list(COVERABLE)}")  # fmt: skip
+        for key, names in (("vocabulary_covers", vocabulary_covers),
+                           ("unlabelled_texts", unlabelled_texts)):  # fmt: skip
+            unknown = [name for name in names if name not in COVERABLE]
+            if unknown:
+                raise ConfigError(f"data.{key}={list(names)}: {unknown[0]!r} is not one of "
+                                  f"{list(COVERABLE)}")  # fmt: skip
+        if not isinstance(texts_per_document, int) or texts_per_document < 2:
+            raise ConfigError(f"data.texts_per_document={texts_per_document!r}: an integer >= 2 "
+                              f"(a pair needs two sentences)")  # fmt: skip
         self.vocabulary_covers = list(vocabulary_covers)
+        self.unlabelled_texts = list(unlabelled_texts)
+        self.texts_per_document = texts_per_document
         self.split_seed, self.data_seed = split_seed, data_seed
         self.max_predictions = max(1, round(max_len * mask_share))
         self.source_info: dict[str, Any] = {}
@@ -254,25 +268,47 @@ class BertPretrainingDataModule(InMemoryDataModule):
             return [d for d, _ in kept], [s for _, s in kept]
 
         if corpus.splits is not None:
-            return {k: tokenise(v, ["wikitext2"] * len(v)) for k, v in corpus.splits.items()}
-        docs, sources = corpus.documents, corpus.sources
-        if self.max_documents:
-            keep = first_of_each(sources, self.max_documents)
-            docs, sources = [docs[i] for i in keep], [sources[i] for i in keep]
-        docs, sources = tokenise(docs, sources)
-        order = np.random.default_rng(self.split_seed).permutation(len(docs))
-        n_test = max(1, int(round(self.test_fraction * len(docs))))
-        n_val = max(1, int(round(self.val_fraction * len(docs))))
-        parts = {"test": order[:n_test], "val": order[n_test : n_test + n_val],
-                 "train": order[n_test + n_val :]}  # fmt: skip
-        out = {k: ([docs[i] for i in sorted(v)], [sources[i] for i in sorted(v)])
-               for k, v in parts.items()}  # fmt: skip
+            out = {k: tokenise(v, ["wikitext2"] * len(v)) for k, v in corpus.splits.items()}
+        else:
+            out = self._split_documents(*tokenise(*self._kept(corpus)))
+        extra_docs, extra_sources = tokenise(*self._unlabelled_documents())
+        out["train"] = (out["train"][0] + extra_docs, out["train"][1] + extra_sources)
         self.source_info["documents_used"] = {k: len(v[0]) for k, v in out.items()}
         for name, (split_docs, _) in out.items():
             if not split_docs:
                 raise DataError(f"the {name} split holds no document of two or more "
                                 f"sentences: use a larger corpus")  # fmt: skip
         return out
+
+    def _kept(self, corpus: DocumentCorpus) -> tuple[list, list[str]]:
+        docs, sources = corpus.documents, corpus.sources
+        if self.max_documents:
+            keep = first_of_each(sources, self.max_documents)
+            docs, sources = [docs[i] for i in keep], [sources[i] for i in keep]
+        return docs, sources
+
+    def _split_documents(self, docs: list, sources: list[str]) -> dict[str, tuple[list, list]]:
+        order = np.random.default_rng(self.split_seed).permutation(len(docs))
+        n_test = max(1, int(round(self.test_fraction * len(docs))))
+        n_val = max(1, int(round(self.val_fraction * len(docs))))
+        parts = {"test": order[:n_test], "val": order[n_test : n_test + n_val],
+                 "train": order[n_test + n_val :]}  # fmt: skip
+        return {k: ([docs[i] for i in sorted(v)], [sources[i] for i in sorted(v)])
+                for k, v in parts.items()}  # fmt: skip
+
+    def _unlabelled_documents(self) -> tuple[list[list[str]], list[str]]:
+        """The ``unlabelled_texts`` datasets' training texts, in their order, cut into
+        documents of ``texts_per_document`` texts (each text a sentence)."""
+        docs: list[list[str]] = []
+        sources: list[str] = []
+        size = self.texts_per_document
+        for name in self.unlabelled_texts:
+            texts = [t for row, _ in COVERABLE[name](self.data_dir).splits["train"] for t in row]
+            chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+            docs += chunks
+            sources += [name] * len(chunks)
+            self.source_info.setdefault("unlabelled_texts", {})[name] = len(texts)
+        return docs, sources
 
     def vocabulary(self) -> tuple[str, ...]:
         """The specials, then the training words seen ``min_freq`` times, most frequent

@@ -38,6 +38,36 @@ def read_annotations(path: Path) -> dict[str, Any]:
     return data
 
 
+def check_unique_ids(categories: list[dict[str, Any]], path: Path) -> None:
+    """An id listed twice (``{2: green}``, ``{2: lime}``) would train every id-2 box as
+    the second name and never the first."""
+    names: dict[Any, str] = {}
+    for category in categories:
+        cid, name = category.get("id"), str(category.get("name", category.get("id")))
+        if cid in names:
+            raise DataError(
+                f"{path}: category id {cid} is listed twice ({names[cid]!r} and {name!r}); "
+                f"each category needs an id of its own"
+            )
+        names[cid] = name
+
+
+def check_same_categories(
+    categories: list[dict[str, Any]], trained: list[dict[str, Any]], path: Path
+) -> None:
+    """A split whose id -> name mapping differs from the training file's would be scored
+    under the training file's names without a word."""
+    check_unique_ids(categories, path)
+    known = {c["id"]: str(c.get("name", c["id"])) for c in trained}
+    for category in categories:
+        cid, name = category.get("id"), str(category.get("name", category.get("id")))
+        if cid in known and known[cid] != name:
+            raise DataError(
+                f"{path}: category id {cid} is {name!r} here but {known[cid]!r} in the "
+                f"training file; the files must use the same ids for the same classes"
+            )
+
+
 class CocoDetectionDataModule(DetectionDataModule):
     """Images and COCO annotation files (``images``, ``annotations`` with ``bbox`` =
     ``[x, y, width, height]`` in pixels, ``categories``).
@@ -92,6 +122,7 @@ class CocoDetectionDataModule(DetectionDataModule):
                 if train is None:
                     raise ConfigError("data.annotations.train is required")
                 cats = read_annotations(train)["categories"]
+                check_unique_ids(cats, train)
                 self._categories = sorted(cats, key=lambda c: c["id"])
             if not self._categories:
                 raise DataError(f"{self._file('train')} lists no categories")
@@ -127,6 +158,8 @@ class CocoDetectionDataModule(DetectionDataModule):
         data = read_annotations(path)
         folder = self.root / str(self.image_dirs.get(split) or "")
         index = {c["id"]: i for i, c in enumerate(self.categories)}
+        if split != "train":
+            check_same_categories(data["categories"], self.categories, path)
         by_image: dict[Any, list[dict[str, Any]]] = {img["id"]: [] for img in data["images"]}
         problems: list[str] = []
         for ann in data["annotations"]:

@@ -24,6 +24,8 @@ from dlzoo.data.tabular import check_split_fractions
 from dlzoo.errors import ConfigError, DataError
 
 TASKS = ("auto", "regression", "classification")
+#: a numeric target of at most this many distinct whole values may be classes (warned)
+MAX_CLASS_LIKE = 10
 #: the fewest rows a split may have (R² and a validation loss need two)
 MIN_SPLIT_ROWS = 2
 
@@ -224,7 +226,21 @@ class CsvTableDataModule(InMemoryDataModule):
             raise ConfigError(
                 f"data.log_target=true needs a numeric target; {self.target!r} holds text"
             )
-        return "regression" if numeric else "classification"
+        if not numeric:
+            log.info("data.task=auto: %r holds text, so the task is classification", self.target)
+            return "classification"
+        values = column.dropna()
+        whole = bool((values == values.round()).all()) if len(values) else False
+        distinct = values.nunique()
+        if whole and distinct <= MAX_CLASS_LIKE:  # 0/1/2, what scikit-learn's as_frame writes
+            log.warning(
+                "data.task=auto: %r holds numbers, so the task is regression; its %d distinct "
+                "whole values (%s) look like classes: data.task=classification trains a "
+                "classifier", self.target, distinct, ", ".join(map(str, sorted(values.unique())[:5])),
+            )  # fmt: skip
+        else:
+            log.info("data.task=auto: %r holds numbers, so the task is regression", self.target)
+        return "regression"
 
     def targets(self, column: pd.Series, task: str) -> tuple[np.ndarray, tuple[str, ...]]:
         if task == "classification":

@@ -326,6 +326,11 @@ class TranslationDataModule(SequencePairDataModule):
         super().__init__(**kwargs)
         if source not in SOURCES:
             raise ConfigError(f"data.source={source!r} is unknown; choose one of {list(SOURCES)}")
+        if path and source not in ("auto", "file"):
+            raise ConfigError(
+                f"data.source={source} with data.path={path}: the file would win and the "
+                f"{source} source be ignored; drop one of them"
+            )
         if path:
             source = "file"
         self.data_dir = Path(data_dir)

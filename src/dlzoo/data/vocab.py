@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from dlzoo.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
 
 UNK = "<unk>"
 PREPROCESSINGS = ("letters", "lower", "none")
@@ -61,6 +64,12 @@ class Vocab:
             (t for t, c in counts.items() if c >= min_freq and t not in reserved),
             key=lambda t: (-counts[t], t),
         )
+        if counts and not frequent and min_freq > 1:
+            log.warning(
+                "no word is seen %d times (data.min_freq): every word is <unk>, and nothing "
+                "can be learned from the words; lower data.min_freq (the most frequent word "
+                "is seen %d times)", min_freq, max(counts.values()),
+            )  # fmt: skip
         return cls([*reserved, *frequent])
 
     @classmethod

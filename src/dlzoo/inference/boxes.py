@@ -61,6 +61,20 @@ class BoxPredictor(Predictor):
         return predict_boxes(cfg, self.model, inputs, self.settings)
 
 
+def remove_earlier_outputs(out_dir: Path) -> None:
+    """A second prediction into the same folder replaces ``predictions.json``; the drawings
+    of the first (listed there) go too, so the folder never mixes two predictions."""
+    listed = out_dir / "predictions.json"
+    try:
+        earlier = json.loads(listed.read_text())
+    except (OSError, ValueError):
+        return
+    for record in earlier if isinstance(earlier, list) else []:
+        image = Path(str(record.get("image", ""))) if isinstance(record, dict) else None
+        if image and image.parent == out_dir and image.name.endswith("_boxes.png"):
+            image.unlink(missing_ok=True)
+
+
 def predict_boxes(
     cfg: DictConfig, model: Restored, inputs: list[str], settings: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -77,6 +91,7 @@ def predict_boxes(
         raise ConfigError(
             f"output_dir={str(out_dir)!r}: cannot create it ({err.strerror})"
         ) from None
+    remove_earlier_outputs(out_dir)
     names = model.class_names
     records: list[dict[str, Any]] = []
     used: set[str] = set()
@@ -97,6 +112,13 @@ def predict_boxes(
             for b, s, c in zip(found["boxes"], found["scores"], found["labels"], strict=True)
         ]  # fmt: skip
         records.append({"input": str(path), "image": str(png), "boxes": boxes})
+        if not boxes:  # say how far off the threshold the best guess was
+            best = detect_file(model, path, 0.0, nms_iou)["scores"]
+            top = f"{float(best.max()):.3f}" if len(best) else "none"
+            print(f"{path}: 0 boxes scored score_threshold={score_threshold} or more (the "
+                  f"best scored {top}); a lower score_threshold shows weaker detections")  # fmt: skip
+            records.append({"input": str(path), "image": str(png), "boxes": []})
+            continue
         print(f"{path}: {len(boxes)} boxes" + "".join(
             f"\n  {b['class']} ({b['score']:.3f}) [{b['x1']:.0f}, {b['y1']:.0f}, "
             f"{b['x2']:.0f}, {b['y2']:.0f}]" for b in boxes

@@ -4,7 +4,7 @@ predictors below the tasks read it, so it is defined here, where they can."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ class Restored:
     datamodule: Any
     config: DictConfig
     checkpoint_path: Path
+    #: the user's data files as they were in training (``records.data_fingerprint``)
+    data_fingerprint: dict[str, Any] = field(default_factory=dict)
 
     @property
     def spec(self) -> DataSpec:

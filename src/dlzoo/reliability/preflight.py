@@ -101,6 +101,27 @@ class RunDirCheck(Callback):
 
     def on_run_start(self, config: Any, **kwargs: Any) -> None:
         self._check(str(config.hydra.run.dir))
+        refuse_an_occupied_run_dir(config)
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         self._check(str(config.hydra.sweep.dir))
+
+
+def refuse_an_occupied_run_dir(config: Any) -> None:
+    """A fresh training run into a fixed ``hydra.run.dir`` that holds an earlier run would
+    mix the two (checkpoints beside the old ones, both runs' TensorBoard events, the next
+    ``resume=auto`` continuing the old weights under the new record): refused, before
+    Hydra writes its own files there."""
+    if "resume" not in config or config.get("resume") not in (None, False):
+        return  # not a training entry point, or a run that continues the folder on purpose
+    folder = Path(str(config.hydra.run.dir))
+    held = [p for p in (folder / "metrics.json", *folder.glob("checkpoints/*.ckpt")) if p.is_file()]
+    if not held:
+        return
+    print(
+        f"error: {folder} already holds a run ({held[0].name}): resume=auto "
+        f"continues it; to start afresh, set another hydra.run.dir or move the old run "
+        f"aside first (mv {folder} {folder}.old)",
+        file=sys.stderr,
+    )
+    sys.exit(2)

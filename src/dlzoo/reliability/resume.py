@@ -11,7 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from dlzoo.config.checkpoints import load_checkpoint
-from dlzoo.errors import ConfigError
+from dlzoo.errors import ConfigError, RunDirError
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +151,10 @@ def _starting_point(cfg: DictConfig) -> ResumePlan:
             raise ConfigError(f"ckpt_path={explicit!r}: no such checkpoint file")
         return ResumePlan(str(explicit), logged_steps(explicit, trust), str(run_dir))
     if resume in (None, False):
-        if (checkpoint_dir(cfg) / LAST).is_file():
-            log.warning(
-                "%s already holds a run (checkpoints/last.ckpt); this fresh run overwrites it. "
-                "Use resume=auto to continue it instead.",
-                run_dir,
+        if (checkpoint_dir(cfg) / LAST).is_file():  # the command line refuses it earlier
+            raise RunDirError(
+                f"{run_dir} already holds a run (checkpoints/{LAST}): resume=auto continues "
+                f"it; a fresh run needs a folder of its own"
             )
         return ResumePlan(None, 0, str(run_dir))
     if resume == "auto":

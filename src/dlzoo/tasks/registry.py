@@ -70,6 +70,9 @@ def choose_task(model_cfg: Any, spec: DataSpec, data_name: str) -> type[Task]:
             return task_class(name)
     fits = _TASKS[spec.task].fitting_models if spec.task in _TASKS else ""
     hint = f" Models that fit it: {fits}." if fits else ""
+    if spec.task == "regression" and {"multiclass", "binary"} & set(candidates):
+        # a CSV's numeric class column (0/1/2) is read as regression unless told otherwise
+        hint += " If its target holds class numbers, data.task=classification makes them classes."
     raise IncompatibleError(
         f"model={model_name} cannot train on data={data_name}: the model is for "
         f"{' / '.join(candidates)} tasks but {data_name} is {spec.describe()}.{hint}"

@@ -67,15 +67,18 @@ def test(
     parts: TrainerParts, module: Task, datamodule: Any, summary: dict[str, Any], run_dir: str
 ) -> tuple[dict[str, float | None], str | None]:
     """Test the best checkpoint (the final weights when the data validates on its test split:
-    that "best" was chosen on test data); returns the test metrics and the weights tested."""
+    that "best" was chosen on test data); returns the test metrics and the checkpoint file
+    tested (``last.ckpt`` for the final weights)."""
     best = summary["best_checkpoint"]
-    tested = None if datamodule.validates_on_test else best
+    final = datamodule.validates_on_test or not best
     try:
-        results = parts.trainer.test(module, datamodule=datamodule, ckpt_path=tested)
+        results = parts.trainer.test(
+            module, datamodule=datamodule, ckpt_path=None if final else best
+        )
     except SIGTERMException:
         raise terminated(
             f"while testing, after training finished; the best checkpoint is "
             f"{best or summary['last']}. Test it with: python scripts/eval.py ckpt_path={run_dir}"
         ) from None
     metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}
-    return metrics, tested
+    return metrics, summary["last"] if final else best

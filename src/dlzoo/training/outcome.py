@@ -10,6 +10,7 @@ from typing import Any
 import lightning as L
 from omegaconf import DictConfig
 
+from dlzoo.records.data_fingerprint import fingerprint
 from dlzoo.records.metrics_file import log_hparams_with_metrics, to_float
 from dlzoo.reliability.csv_history import join_after_completion
 from dlzoo.tasks import Task
@@ -45,6 +46,9 @@ def run_fields(
         fields["baselines"] = [b for b in [fields["baseline"], *classical] if b]
     if getattr(datamodule, "source_info", None):  # where the data came from, if it says
         fields["data_source"] = datamodule.source_info
+    files = fingerprint(cfg.data)
+    if files:  # the user's own files, as they were: eval compares them
+        fields["data_files"] = files
     return fields
 
 
@@ -116,8 +120,16 @@ def report(record: dict[str, Any]) -> None:
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in record["metrics"].items() if v is not None)
     log.info("run directory: %s", record["run_dir"])
     # quoted for shells where a sweep's job folder needs it (zsh globs on its brackets)
-    best = record["best_checkpoint"]
+    best, tested = record["best_checkpoint"], record.get("tested_checkpoint")
     log.info("best checkpoint: %s", shlex.quote(best) if best else best)
+    if tested and tested != best:  # the test figures are of other weights: say which
+        log.info(
+            "tested checkpoint: %s (the final weights: %s)",
+            shlex.quote(tested),
+            "this dataset validates on its test split, so its best epoch was chosen on test data"
+            if best
+            else "no best checkpoint was kept",
+        )
     log.info("metrics: %s", metrics)
     for other in record.get("baselines", [])[1:]:
         log.info(

@@ -15,16 +15,18 @@ from dlzoo.errors import ConfigError
 
 
 def checkpoint_of(path: str | Path) -> Path:
-    """``path`` itself, or for a run folder its best checkpoint (``metrics.json``'s
-    ``best_checkpoint``) and else its ``checkpoints/last.ckpt``."""
+    """``path`` itself, or for a run folder the checkpoint its test figures came from
+    (``metrics.json``'s ``tested_checkpoint``), else its best checkpoint, else its
+    ``checkpoints/last.ckpt``."""
     path = Path(path)
     if not path.is_dir():
         return path
     try:
-        best = json.loads((path / "metrics.json").read_text()).get("best_checkpoint")
+        record = json.loads((path / "metrics.json").read_text())
+        named = [record.get("tested_checkpoint"), record.get("best_checkpoint")]
     except (OSError, ValueError, AttributeError):
-        best = None
-    for candidate in (best, path / "checkpoints" / "last.ckpt"):
+        named = []
+    for candidate in (*named, path / "checkpoints" / "last.ckpt"):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     raise ConfigError(
