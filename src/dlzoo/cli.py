@@ -261,6 +261,29 @@ def unknown_group_choice(args: list[str]) -> str | None:
     return None
 
 
+def with_saved_overrides(args: list[str]) -> list[str]:
+    """``resume=<run folder or its checkpoint>`` alone continues that run as it was
+    launched: the overrides saved in its ``.hydra/overrides.yaml`` come first, and those
+    given now (``trainer.max_epochs=20``) win over them."""
+    given = {a.split("=", 1)[0].lstrip("+~") for a in args if "=" in a}
+    target = next((a.split("=", 1)[1] for a in args if a.startswith("resume=")), None)
+    if target in (None, "", "auto", "null") or not target.strip("'\""):
+        return args
+    folder = Path(target.strip("'\""))
+    if folder.is_file():  # <run>/checkpoints/<file>.ckpt
+        folder = folder.parent.parent
+    saved = folder / ".hydra" / "overrides.yaml"
+    if not saved.is_file():
+        return args
+    earlier = [str(o) for o in (OmegaConf.load(saved) or [])]
+    kept = [
+        o for o in earlier
+        if (key := o.split("=", 1)[0].lstrip("+~")) not in given
+        and not key.startswith(("hydra.", "resume", "ckpt_path"))
+    ]  # fmt: skip
+    return [*kept, *args]
+
+
 def takes_free_text(main: Callable[[], Any]) -> Callable[[], Any]:
     """An entry point whose group names are checked, and whose free-text and path values
     are quoted, before Hydra parses them."""
@@ -316,7 +339,12 @@ def _embeddings_main(cfg: DictConfig) -> None:
     run_reporting_errors("dlzoo.commands.embeddings:embeddings", cfg, "embeddings")
 
 
-train_main = takes_free_text(_train_main)
+def _train_with_saved_overrides() -> Any:
+    sys.argv[1:] = with_saved_overrides(sys.argv[1:])
+    return _train_main()
+
+
+train_main = takes_free_text(_train_with_saved_overrides)
 eval_main = takes_free_text(_eval_main)
 export_main = takes_free_text(_export_main)
 embeddings_main = takes_free_text(_embeddings_main)

@@ -81,6 +81,7 @@ def test_event_files_hold_the_layout_and_compared_hparams(
     layout = Layout.FromString(
         events.Tensors("custom_scalars__config__")[0].tensor_proto.string_val[0]
     )
+    assert [cat.title for cat in layout.category] == ["train vs validation: multiclass"]
     charts = {
         chart.title: list(chart.multiline.tag) for cat in layout.category for chart in cat.chart
     }

@@ -246,6 +246,12 @@ def test_optuna_search_six_trials_with_a_failing_trial(tmp_path: Path, tiny_data
     assert results["best_value"] == pytest.approx(best, rel=1e-3)
     assert float(rows[0][4]) == pytest.approx(best, rel=1e-3)
     assert "Directions: ['maximize']" in result.stdout + result.stderr  # from val/acc_best
+    import optuna  # issue 31, case 24: the dashboard names the objective, not "Objective 0"
+
+    database = f"sqlite:///{tmp_path / 'logs' / 'searches' / 'mlp_fashion_mnist.db'}"
+    assert optuna.load_study(study_name="mlp_fashion_mnist", storage=database).metric_names == [
+        "val/acc_best"
+    ]
 
 
 @pytest.mark.parametrize("name", ["mlp_fashion_mnist", "mlp_california", "lenet_fashion_mnist"])

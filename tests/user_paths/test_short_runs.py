@@ -3,7 +3,10 @@ default one-cycle schedule, completes (4 steps divided by zero in torch's OneCyc
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from conftest import QUIET, compose_config
 from dlzoo.commands.train import train
@@ -34,3 +37,16 @@ def test_case_5_eval_of_the_named_checkpoint_reproduces_the_runs_test_figures(
         for key, value in record["metrics"].items():
             if key.startswith("test/"):
                 assert abs(evaluated["metrics"][key] - value) < 1e-6, (named, key)
+
+
+def test_case_23_a_run_stopped_by_max_time_says_it_is_short(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    overrides = ["model=mlp", "data=two_clusters", "trainer.max_epochs=1000",
+                 "trainer.max_time=00:00:00:02", *QUIET]  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        record = train(compose_config(overrides, tmp_path / "run"))
+    assert record["stopped_by"] == "trainer.max_time=00:00:00:02"
+    assert record["epochs"] < 1000
+    assert f"stopped training after {record['global_steps']} steps" in caplog.text
+    assert "figures of a short run" in caplog.text

@@ -15,6 +15,8 @@ class TensorBoardLayout(Callback):
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero or trainer.ckpt_path is not None:
             return
-        layout = custom_scalars_layout(task_metric_names(pl_module))
+        layout = custom_scalars_layout(
+            task_metric_names(pl_module), getattr(pl_module, "task", None)
+        )
         for logger in tensorboard_loggers(trainer):
             logger.experiment.add_custom_scalars(layout)

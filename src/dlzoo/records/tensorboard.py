@@ -27,10 +27,13 @@ def _exact(tag: str) -> str:
     return f"^{re.escape(tag)}$"
 
 
-def custom_scalars_layout(metric_names: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
+def custom_scalars_layout(
+    metric_names: Iterable[str], task: str | None = None
+) -> dict[str, dict[str, list[Any]]]:
     """The layout for ``SummaryWriter.add_custom_scalars``: one chart for the loss and one per
     task metric (``acc``, ``mse``, ``perplexity``...), each with its train and val curve,
-    then the learning rate."""
+    then the learning rate. TensorBoard merges the layouts of every run under ``--logdir``:
+    a category per task keeps a translation run's ``token_acc`` chart out of the MLP's."""
     charts: dict[str, list[Any]] = {
         "loss (train, val)": ["Multiline", [_exact("train/loss_epoch"), _exact("val/loss")]]
     }
@@ -40,7 +43,7 @@ def custom_scalars_layout(metric_names: Iterable[str]) -> dict[str, dict[str, li
             [_exact(f"train/{name}"), _exact(f"val/{name}")],
         ]
     charts["learning rate"] = ["Multiline", [_exact(LR_TAG)]]
-    return {CATEGORY: charts}
+    return {f"{CATEGORY}: {task}" if task else CATEGORY: charts}
 
 
 def task_metric_names(pl_module: L.LightningModule) -> list[str]:

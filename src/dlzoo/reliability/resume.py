@@ -242,9 +242,10 @@ def resume_command(run_dir: str | Path) -> str:
             for o in HydraConfig.get().overrides.task
             if not o.lstrip("+~").startswith(("resume", "ckpt_path"))
         ]
-    script = Path(sys.argv[0]).name if sys.argv and sys.argv[0].endswith(".py") else "train.py"
-    parts = ["python", f"scripts/{script}", *args, f"resume={run_dir}"]
-    return " ".join(shlex.quote(p) for p in parts)
+    # the command as the user started it: python scripts/train.py, or dlzoo-train
+    started = sys.argv[0] if sys.argv and sys.argv[0] else "scripts/train.py"
+    program = ["python", started] if started.endswith(".py") else [Path(started).name]
+    return " ".join(shlex.quote(p) for p in [*program, *args, f"resume={run_dir}"])
 
 
 def _flat(node: Any, prefix: str) -> dict[str, Any]:

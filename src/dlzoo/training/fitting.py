@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
@@ -57,10 +57,18 @@ def fit(
                 f"Resume with: {guard.resume_hint}"
             ) from None
     summary = fit_summary(trainer)
+    summary["stopped_by_max_time"] = ran_out_of_time(trainer)
     callback = trainer.checkpoint_callback
     best = callback.best_model_path if isinstance(callback, ModelCheckpoint) else ""
     summary["best_checkpoint"] = best or None
     return summary
+
+
+def ran_out_of_time(trainer: Any) -> bool:
+    """Whether ``trainer.max_time`` ended the fit before ``max_epochs``."""
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    left = timer.time_remaining("train") if timer is not None else None
+    return left is not None and left <= 0
 
 
 def test(

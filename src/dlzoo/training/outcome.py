@@ -41,6 +41,8 @@ def run_fields(
         "last_checkpoint": summary["last"],
         "baseline": compare_with_baseline(module, datamodule, test),
     }
+    if summary.get("stopped_by_max_time"):
+        fields["stopped_by"] = f"trainer.max_time={cfg.trainer.get('max_time')}"
     classical = classical_baselines(datamodule, test)
     if classical:  # the list: the trivial guess first, then what the data offers
         fields["baselines"] = [b for b in [fields["baseline"], *classical] if b]
@@ -131,6 +133,12 @@ def report(record: dict[str, Any]) -> None:
             else "no best checkpoint was kept",
         )
     log.info("metrics: %s", metrics)
+    if record.get("stopped_by"):
+        log.warning(
+            "%s stopped training after %d steps (%d epochs): these are the figures of a "
+            "short run; raise or remove trainer.max_time for the full one",
+            record["stopped_by"], record["global_steps"], record["epochs"],
+        )  # fmt: skip
     for other in record.get("baselines", [])[1:]:
         log.info(
             "%s %s: %s=%.4f against its %.4f",

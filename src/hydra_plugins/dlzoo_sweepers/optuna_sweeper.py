@@ -90,6 +90,8 @@ class DlzooOptunaSweeper(Sweeper):
             directions=directions,
         )  # fmt: skip
         check_same_space(study, space.distributions)
+        if not study.metric_names:  # optuna-dashboard shows "val/acc_best", not "Objective 0"
+            study.set_metric_names(metrics)
         n_trials = int(cfg.n_trials)
         if sampler_cfg and str(sampler_cfg.get("name")) == "grid" and grid:
             size = 1
