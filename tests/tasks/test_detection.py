@@ -12,6 +12,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from detection_data import write_coco_split
+from dlzoo.commands.export import export
 from dlzoo.commands.predict import predict
 from dlzoo.commands.train import train
 from dlzoo.config.restore import restore
@@ -142,6 +143,19 @@ def test_ssd_tiny_trains_logs_boxes_and_predict_matches_its_own_detections(
     assert sorted(p.name for p in out.glob("*_boxes.png")) == ["canvas2_boxes.png"]
     said = capsys.readouterr().out
     assert "0 boxes scored score_threshold=1.0 or more (the best scored 0." in said, said
+
+    # issue 31, case 4: the ONNX file's outputs are named, and its sidecar says how to
+    # decode them and how the canvas was made
+    import onnx
+
+    exported = export(make_cfg(f"ckpt_path={record['last_checkpoint']}", "format=onnx",
+                               f"output={tmp_path / 'ssd.onnx'}", config_name="export"))  # fmt: skip
+    graph = onnx.load(str(exported)).graph
+    assert [o.name for o in graph.output] == ["anchors", "class_scores", "box_offsets"]
+    sidecar = json.loads((tmp_path / "ssd.onnx.json").read_text())
+    assert sidecar["output_names"] == ["anchors", "class_scores", "box_offsets"]
+    assert "non-maximum suppression" in sidecar["outputs"]["decoding"]
+    assert sidecar["resize"].startswith("letterbox") and sidecar["canvas"]
 
 
 def test_coco_folder_gives_the_same_map_as_the_generated_canvases(make_cfg, tmp_path):

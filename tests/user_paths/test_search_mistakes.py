@@ -86,3 +86,19 @@ def test_case_9_a_search_needs_one_trial_or_more(tmp_path: Path) -> None:
         "train.py", *SEARCH, f"paths.log_dir={tmp_path}", "hydra.sweeper.n_trials=-3"
     )
     assert "hydra.sweeper.n_trials=-3: a search needs 1 or more" in one_error_line(result)
+
+
+def test_case_9_a_command_line_value_that_fixes_a_searched_key_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from dlzoo.sweeps.search_space import parse_search_space
+
+    with caplog.at_level(logging.WARNING):
+        space = parse_search_space({"optimizer.lr": "interval(0.001, 0.1)"}, ["optimizer.lr=0.01"])
+    assert "optimizer.lr" not in space.distributions
+    assert (
+        "optimizer.lr=0.01 on the command line fixes optimizer.lr: no longer searched"
+        in caplog.text
+    )

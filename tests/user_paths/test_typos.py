@@ -54,3 +54,17 @@ def test_case_17_an_unknown_group_name_is_one_line(
     assert result.stderr.startswith(f"error: {typo}: no such config in conf/")
     assert expected in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_case_20_every_recipe_writes_to_a_folder_of_its_own_name() -> None:
+    """``experiment=X`` runs go to ``logs/X/``: 14 recipes named their folder, 31 did not."""
+    from omegaconf import OmegaConf
+
+    from dlzoo.cli import config_dir
+
+    recipes = sorted((Path(config_dir()) / "experiment").glob("*.yaml"))
+    assert len(recipes) > 40
+    for recipe in recipes:
+        assert OmegaConf.load(recipe).get("task_name") == recipe.stem, recipe.name
+    for search in sorted((Path(config_dir()) / "hparams_search").glob("*.yaml")):
+        assert OmegaConf.load(search).get("task_name") == f"hparams_{search.stem}", search.name
