@@ -157,7 +157,7 @@ def test_free_text_reaches_the_config_as_typed(text: str) -> None:
     "Ambiguous value" error); free-text keys are quoted for it."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from dlzoo.cli import quote_free_text
+    from dlzoo.arguments import quote_free_text
 
     parsed = OverridesParser.create().parse_override(quote_free_text([f"text={text}"])[0])
     assert OmegaConf.create({"text": parsed.value()}).text == text  # ${...} is not resolved

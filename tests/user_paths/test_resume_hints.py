@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import QUIET, compose_config, run_script
-from dlzoo.cli import with_saved_overrides
+from dlzoo.arguments import with_saved_overrides
 from dlzoo.commands.train import train
 from dlzoo.reliability.resume import resume_command
 

@@ -22,7 +22,13 @@ from dlzoo.tasks.steps_per_call import StepsPerCall
 #: constructor arguments: its name, and the defaults of ``trainer.max_epochs``,
 #: ``trainer.gradient_clip_val`` (read by ``conf/trainer/default.yaml``) and the default
 #: optimizer's learning rate (``conf/optimizer/adamw.yaml``)
-DATA_META_KEYS = ("name", "default_epochs", "default_lr", "default_weight_decay", "gradient_clip_val")
+DATA_META_KEYS = (
+    "name",
+    "default_epochs",
+    "default_lr",
+    "default_weight_decay",
+    "gradient_clip_val",
+)
 
 
 def _without(cfg: DictConfig, keys: tuple[str, ...], group: str = "data") -> DictConfig:
