@@ -40,10 +40,13 @@ def quote_free_text(args: list[str]) -> list[str]:
     return out
 
 
-def program() -> str:
-    """How the user started this entry point: ``python scripts/train.py`` or ``dlzoo-train``."""
+def training_program() -> str:
+    """The training command as the user would start it (its ``--help`` lists every config
+    group's options): ``python scripts/train.py`` beside the script run, or ``dlzoo-train``."""
     name = sys.argv[0]
-    return f"python {name}" if name.endswith(".py") else Path(name).name
+    if name.endswith(".py"):
+        return f"python {Path(name).with_name('train.py')}"
+    return "dlzoo-train"
 
 
 def unknown_group_choice(args: list[str], conf: Path) -> str | None:
@@ -65,7 +68,7 @@ def unknown_group_choice(args: list[str], conf: Path) -> str | None:
             if name not in options and name != "null":
                 close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
                 hint = f"did you mean {' or '.join(close)}? " if close else ""
-                listed = ", ".join(options) if len(options) <= 12 else f"see {program()} --help"
+                listed = ", ".join(options) if len(options) <= 12 else f"see {training_program()} --help"
                 return (f"{group}={name}: no such config in conf/{group}/; {hint}"
                         f"all {group} configs: {listed}")  # fmt: skip
     return None
