@@ -110,13 +110,16 @@ def test_too_small_images_are_refused_with_advice():
         VGG([1, 16, 16], 10)
 
 
-def test_case_16_tiny_ssd_on_too_small_canvases_stops_before_training():
-    """Issue 31, case 16: data.image_size=16 ended in 110 lines of 'Output size is too small'."""
+def test_case_16_tiny_ssd_on_too_small_canvases_stops_before_training(make_cfg):
+    """Issue 31, case 16: data.image_size=16 ended in 110 lines of 'Output size is too small'.
+    The hint names the data's own size option (detection data have image_size, no resize)."""
+    from dlzoo.config.builders import build_task
     from dlzoo.data.spec import DetectionSpec
 
     spec = DetectionSpec((3, 16, 16), class_names=("banana",))
+    cfg = make_cfg("model=ssd_tiny", "data=banana", "data.image_size=16")
     with pytest.raises(IncompatibleError, match=r"at least 64x64 .* set data.image_size=64"):
-        check_input(OmegaConf.load(MODEL_DIR / "ssd_tiny.yaml"), spec, "banana")
+        build_task(cfg, spec)
     check_input(
         OmegaConf.load(MODEL_DIR / "ssd_tiny.yaml"), DetectionSpec((3, 64, 64), ("b",)), "b"
     )

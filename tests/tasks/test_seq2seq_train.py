@@ -152,14 +152,26 @@ def test_bad_task_options_are_named(tmp_path: Path, option: str, message: str) -
         build_task(cfg, dm.spec)
 
 
-def test_a_heatmap_of_a_model_without_attention_is_refused(tmp_path: Path) -> None:
+def test_a_heatmap_of_a_model_without_attention_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 31, case 18: refused from the saved config, before the model is built."""
+    import dlzoo.config.restore
+
     run_dir = tmp_path / "plain"
     overrides = [o for o in TINY if o != "model=seq2seq_attention"] + ["model=seq2seq"]
     train(compose_config([*QUIET, *overrides, "trainer.max_epochs=1", "test=false"], run_dir))
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     cfg = {"ckpt_path": str(ckpt), "text": "1 2 3", "heatmap": str(tmp_path / "h.png")}
-    with pytest.raises(ConfigError, match=r"model=seq2seq has no attention to draw"):
-        translate(OmegaConf.create(cfg))
+
+    def no_building(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was built before the option was checked")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dlzoo.config.restore, "build_datamodule", no_building)
+        with pytest.raises(ConfigError, match=r"model=seq2seq has no attention to draw"):
+            translate(OmegaConf.create(cfg))
+    assert not (tmp_path / "h.png").exists()
 
 
 def test_a_sentence_longer_than_num_steps_is_cut_with_a_warning(

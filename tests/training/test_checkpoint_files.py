@@ -80,7 +80,8 @@ def test_mid_epoch_checkpoints_keep_the_best_checkpoint(
     # step (every=1): that save must not stop the validation's best-checkpoint save
     lines = Path(record["run_dir"], "history.jsonl").read_text().splitlines()
     history = [json.loads(line) for line in lines]
-    scores = [row["val/acc"] for row in history]
+    # ties on val/acc are broken by the lower val/loss (the checkpoint's tiebreak option)
+    scores = [(row["val/acc"], -row["val/loss"]) for row in history]
     assert best["epoch"] == scores.index(max(scores)), scores
     last = torch.load(record["last_checkpoint"], weights_only=True, map_location="cpu")
     assert last["global_step"] == record["global_steps"]

@@ -70,8 +70,13 @@ def build_datamodule(data_cfg: DictConfig) -> TaskData:
     return dm
 
 
-def check_input(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> None:
-    """Image networks need image data; everything else flattens whatever it gets."""
+def check_input(
+    model_cfg: DictConfig, spec: DataSpec, data_name: str, size_key: str = "resize"
+) -> None:
+    """Image networks need image data; everything else flattens whatever it gets.
+
+    ``size_key`` is the data option that sets the image size, named in the hint.
+    """
     wants = model_cfg.get("input", "any")
     if wants == "image" and not spec.is_image:
         raise IncompatibleError(
@@ -83,7 +88,7 @@ def check_input(model_cfg: DictConfig, spec: DataSpec, data_name: str) -> None:
         raise IncompatibleError(
             f"model={model_cfg.get('name', '?')} needs images of at least {min_size}x{min_size} "
             f"but data={data_name} gives {spec.input_shape[1]}x{spec.input_shape[2]}: "
-            f"set data.{'image_size' if spec.task == 'detection' else 'resize'}={min_size} "
+            f"set data.{size_key}={min_size} "
             f"or larger"
         )
 
@@ -136,7 +141,8 @@ def build_task(cfg: DictConfig, spec: DataSpec) -> Task:
     """Check the model/data pair and build the LightningModule with its network inside."""
     data_name = cfg.data.get("name", "?")
     task = choose_task(cfg.model, spec, data_name)
-    check_input(cfg.model, spec, data_name)
+    size_key = "image_size" if "image_size" in cfg.data and "resize" not in cfg.data else "resize"
+    check_input(cfg.model, spec, data_name, size_key)
     net = build_network(cfg.model, spec, task)
     channels_last = bool(cfg.get("channels_last", False)) and spec.is_image
     if channels_last:

@@ -8,11 +8,11 @@ vocabularies), so new inputs are prepared exactly as the training data was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from omegaconf import open_dict
+from omegaconf import DictConfig, open_dict
 
 from dlzoo.config.builders import build_datamodule, build_task
 from dlzoo.config.checkpoints import checkpoint_of, config_from_checkpoint, load_checkpoint
@@ -30,10 +30,12 @@ def restore(
     data_dir: str | None = None,
     data_overrides: Mapping[str, Any] | None = None,
     trust: bool = False,
+    check: Callable[[DictConfig], None] | None = None,
 ) -> Restored:
     """Rebuild what ``ckpt_path`` holds.
 
-    Only ``data_dir`` (this machine's dataset folder) and ``data_overrides`` (e.g. an
+    ``check`` sees the training config as soon as it is read, before anything is built,
+    so a command's option that cannot apply fails at once. Only ``data_dir`` (this machine's dataset folder) and ``data_overrides`` (e.g. an
     evaluation batch size) replace the training run's data settings. Pretrained starting
     points (``model.net.weights``) are not fetched: the checkpoint's weights replace them.
     """
@@ -43,6 +45,8 @@ def restore(
     checkpoint = load_checkpoint(ckpt_path, trust=trust)
     cfg = config_from_checkpoint(checkpoint, ckpt_path)
     load_extensions(cfg.get("extensions"))  # the task types it was trained with
+    if check is not None:
+        check(cfg)
     with open_dict(cfg):
         if data_dir is not None and "data_dir" in cfg.data:
             cfg.data.data_dir = data_dir

@@ -57,6 +57,11 @@ class Predictor:
         return {k: given[k] if given.get(k) is not None else d for k, d in cls.options.items()}
 
     @classmethod
+    def check_saved_config(cls, settings: Mapping[str, Any], saved: DictConfig) -> None:
+        """Refuse options the checkpoint's model cannot honour, from its training config
+        alone (before the model is built); nothing to refuse by default."""
+
+    @classmethod
     def describe(cls) -> str:
         return f"it takes {cls.takes}"
 

@@ -7,9 +7,11 @@ Model, vocabularies and preprocessing come from the checkpoint alone; no trainin
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hydra.utils import get_class
 from omegaconf import DictConfig
 
 from dlzoo.data.translation import EOS, RESERVED, detokenize
@@ -52,12 +54,28 @@ def beam_size(value: Any, default: int) -> int:
     return value
 
 
+def check_heatmap(heatmap: Any, saved: DictConfig) -> None:
+    """A heatmap needs a network with attention (its class says, ``has_attention``)."""
+    if not heatmap:
+        return
+    net_class = get_class(saved.model.net._target_)
+    if not getattr(net_class, "has_attention", True):
+        raise ConfigError(
+            f"heatmap={heatmap!r}: model={saved.model.get('name')} has no attention to "
+            f"draw; seq2seq_attention and transformer do"
+        )
+
+
 class Translator(Predictor):
     """Sentences in, ``source => translation`` lines out (and heatmaps)."""
 
     reads: ClassVar[frozenset[str]] = frozenset({"text", "inputs"})
     options: ClassVar[dict[str, Any]] = {"beam_size": None, "heatmap": None}
     takes: ClassVar[str] = 'text="a sentence" or inputs=<file, one sentence a line>'
+
+    @classmethod
+    def check_saved_config(cls, settings: Mapping[str, Any], saved: DictConfig) -> None:
+        check_heatmap(settings.get("heatmap"), saved)
 
     def run(self, cfg: DictConfig) -> list[dict[str, Any]]:
         lines = translate(cfg, self.model, self.settings)
@@ -69,11 +87,7 @@ def translate(cfg: DictConfig, model: Any, settings: dict[str, Any]) -> list[str
     task, dm = model.module, model.datamodule
     beam = beam_size(settings.get("beam_size"), task.beam_size)
     heatmap = settings.get("heatmap")
-    if heatmap and not getattr(task.net, "has_attention", True):
-        raise ConfigError(
-            f"heatmap={heatmap!r}: model={model.config.model.get('name')} has no attention to "
-            f"draw; seq2seq_attention and transformer do"
-        )
+    check_heatmap(heatmap, model.config)
     src_vocab = dm.vocabs[0]
     # a typed "<eos>" or "<pad>" is an unknown word, not a control token
     words = [

@@ -47,6 +47,13 @@ def task_class(name: str) -> type[Task]:
         ) from None
 
 
+def possible_tasks(model_cfg: Any) -> list[type[Task]]:
+    """The task types a model config may train (its ``task``, else its ``tasks``)."""
+    wanted = model_cfg.get("task")
+    names = [wanted] if wanted else list(model_cfg.get("tasks") or DEFAULT_TASKS)
+    return [task_class(name) for name in names]
+
+
 def choose_task(model_cfg: Any, spec: DataSpec, data_name: str) -> type[Task]:
     """The task a model trains on this data, or a clear error if it cannot."""
     model_name = model_cfg.get("name", "?")
