@@ -68,7 +68,9 @@ def unknown_group_choice(args: list[str], conf: Path) -> str | None:
             if name not in options and name != "null":
                 close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
                 hint = f"did you mean {' or '.join(close)}? " if close else ""
-                listed = ", ".join(options) if len(options) <= 12 else f"see {training_program()} --help"
+                listed = (
+                    ", ".join(options) if len(options) <= 12 else f"see {training_program()} --help"
+                )
                 return (f"{group}={name}: no such config in conf/{group}/; {hint}"
                         f"all {group} configs: {listed}")  # fmt: skip
     return None

@@ -370,3 +370,36 @@ def test_the_vocabulary_covers_a_fine_tuning_datasets_training_words(
     assert data.source_info["vocabulary_covers"] == {"rotten_tomatoes": 2}
     with pytest.raises(ConfigError, match="vocabulary_covers"):
         bert_pretraining.BertPretrainingDataModule(vocabulary_covers=["imbd"])
+
+
+def test_a_fine_tuning_datasets_training_texts_join_the_training_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """data.unlabelled_texts: task-adaptive pretraining on the reviews, labels dropped;
+    their validation and test texts stay unseen, and the corpus's own splits are unchanged."""
+    from dlzoo.data import bert_pretraining
+    from dlzoo.data.text_sources import LabelledTexts
+
+    reviews = {"train": [((f"review number {i} was splendid",), "fresh") for i in range(5)],
+               "test": [(("an unseen marvel",), "fresh")] * 9}  # fmt: skip
+    monkeypatch.setitem(
+        bert_pretraining.COVERABLE, "rotten_tomatoes", lambda _: LabelledTexts(reviews)
+    )
+    paragraphs = str(write_paragraphs(tmp_path / "p.txt"))
+    plain = bert_pretraining.BertPretrainingDataModule(path=paragraphs, min_freq=1).documents()
+    data = bert_pretraining.BertPretrainingDataModule(
+        path=paragraphs, min_freq=1, unlabelled_texts=["rotten_tomatoes"], texts_per_document=2
+    )
+    docs = data.documents()
+    assert docs["val"] == plain["val"] and docs["test"] == plain["test"]
+    added = [d for d, s in zip(*docs["train"], strict=True) if s == "rotten_tomatoes"]
+    # 5 texts, 2 a document: the last text alone cannot make a pair and is dropped
+    assert added == [[["review", "number", str(i), "was", "splendid"] for i in (j, j + 1)]
+                     for j in (0, 2)]  # fmt: skip
+    assert docs["train"][0][: len(plain["train"][0])] == plain["train"][0]
+    assert "marvel" not in data.vocabulary() and "splendid" in data.vocabulary()
+    assert data.source_info["unlabelled_texts"] == {"rotten_tomatoes": 5}
+    with pytest.raises(ConfigError, match="unlabelled_texts"):
+        bert_pretraining.BertPretrainingDataModule(unlabelled_texts=["rotten"])
+    with pytest.raises(ConfigError, match="texts_per_document=1"):
+        bert_pretraining.BertPretrainingDataModule(texts_per_document=1)
