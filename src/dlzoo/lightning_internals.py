@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import typing
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -147,6 +148,15 @@ def add_metric_updates(metric: Any, updates: int) -> None:
 
 
 # -- checkpoints ---------------------------------------------------------------------------
+def completed_epochs(checkpoint: Mapping[str, Any]) -> int | None:
+    """Epochs whose training a saved fit loop had finished (``processed``: an epoch-end
+    checkpoint is written before Lightning counts the epoch ``completed``); None for a
+    checkpoint without loop state."""
+    progress = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_progress", {})
+    done = progress.get("current", {}).get("processed")
+    return int(done) if isinstance(done, int) else None
+
+
 class ModelCheckpointWithLast(ModelCheckpoint):
     """Lightning's ``ModelCheckpoint`` whose ``last.ckpt`` holds the last state, always.
 

@@ -36,3 +36,19 @@ def test_case_7_class_numbers_are_named_and_the_fix_given(
     record = train(compose_config(["model=softmax_regression", *data, "data.task=classification",
                                    "trainer.max_epochs=2"], tmp_path / "b"))  # fmt: skip
     assert record["task"] == "multiclass" and "test/acc" in record["metrics"]
+
+
+def test_a_target_of_one_class_is_one_message_and_no_class_hint(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A newcomer's report: one class in the target ended in a ValueError traceback, after
+    a hint that data.task=classification would make its single value a class."""
+    csv = tmp_path / "one.csv"
+    csv.write_text("x,bin\n" + "".join(f"{i},1\n" for i in range(40)))
+    data = ["data=tabular_csv", f"data.path={csv}", "data.target=bin", *QUIET]
+    with pytest.raises(DlzooError, match=r"data.target='bin' holds one class \(1\) in 40 rows"):
+        train(compose_config(["model=logistic_regression", *data, "data.task=classification"],
+                             tmp_path / "a"))  # fmt: skip
+    with caplog.at_level(logging.INFO), pytest.raises(DlzooError):
+        train(compose_config(["model=logistic_regression", *data], tmp_path / "b"))
+    assert not any("look like classes" in r.getMessage() for r in caplog.records)

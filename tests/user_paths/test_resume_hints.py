@@ -11,6 +11,7 @@ import pytest
 from conftest import QUIET, compose_config, run_script
 from dlzoo.arguments import with_saved_overrides
 from dlzoo.commands.train import train
+from dlzoo.errors import ConfigError
 from dlzoo.reliability.resume import resume_command
 
 
@@ -57,3 +58,30 @@ def test_the_resume_hint_names_the_program_the_user_ran(
     monkeypatch.setattr("sys.argv", [argv0])
     hint = resume_command("logs/run 1")  # with this launch's overrides between them
     assert hint.startswith(f"{program} ") and hint.endswith(" 'resume=logs/run 1'")
+
+
+def test_a_refused_resume_leaves_the_runs_saved_config_and_resume_alone_still_works(
+    tmp_path: Path,
+) -> None:
+    """A newcomer's report: ``resume=auto`` with another model into a fixed run folder was
+    refused, but Hydra had already rewritten the run's ``.hydra/`` files with that command,
+    so ``resume=<run>`` alone then rebuilt the wrong model, for good. And a resume with
+    fewer epochs than the run had done ended in Lightning's traceback."""
+    run = tmp_path / "fixed"
+    launched = ["model=mlp", "data=two_clusters", "trainer.max_epochs=2", f"hydra.run.dir={run}"]
+    train(compose_config([*launched[:3], *QUIET], run))  # the first run, as Hydra leaves it
+    (run / ".hydra").mkdir()
+    first = json.dumps(launched)
+    (run / ".hydra" / "overrides.yaml").write_text(first)
+    refused = run_script("train.py", "model=softmax_regression", "data=two_clusters",
+                         "trainer.max_epochs=3", f"hydra.run.dir={run}", "resume=auto", *QUIET)  # fmt: skip
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "different model or dataset" in refused.stderr
+    assert (run / ".hydra" / "overrides.yaml").read_text() == first
+    fewer = [*launched[:2], "trainer.max_epochs=1", f"resume={run}", *QUIET]
+    with pytest.raises(ConfigError, match=r"max_epochs=1: the run in .* has finished 2 epochs"):
+        train(compose_config(fewer, run))
+    result = run_script("train.py", f"resume={run}", "trainer.max_epochs=3", *QUIET)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((run / "metrics.json").read_text())
+    assert (record["model"], record["epochs"]) == ("mlp", 3)

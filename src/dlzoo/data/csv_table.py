@@ -232,7 +232,7 @@ class CsvTableDataModule(InMemoryDataModule):
         values = column.dropna()
         whole = bool((values == values.round()).all()) if len(values) else False
         distinct = values.nunique()
-        if whole and distinct <= MAX_CLASS_LIKE:  # 0/1/2, what scikit-learn's as_frame writes
+        if whole and 2 <= distinct <= MAX_CLASS_LIKE:  # 0/1/2, what scikit-learn's as_frame writes
             log.warning(
                 "data.task=auto: %r holds numbers, so the task is regression; its %d distinct "
                 "whole values (%s) look like classes: data.task=classification trains a "
@@ -245,6 +245,12 @@ class CsvTableDataModule(InMemoryDataModule):
     def targets(self, column: pd.Series, task: str) -> tuple[np.ndarray, tuple[str, ...]]:
         if task == "classification":
             classes = sorted(column.astype(str).unique().tolist())
+            if len(classes) < 2:
+                raise DataError(
+                    f"data.target={self.target!r} holds one class ({classes[0] if classes else 'none'}) "
+                    f"in {len(column)} rows: a classifier needs two or more; choose another "
+                    f"column (data.target=...)"
+                )
             index = {c: i for i, c in enumerate(classes)}
             return column.astype(str).map(index).to_numpy(dtype=np.int64), tuple(classes)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -102,6 +103,7 @@ class RunDirCheck(Callback):
     def on_run_start(self, config: Any, **kwargs: Any) -> None:
         self._check(str(config.hydra.run.dir))
         refuse_an_occupied_run_dir(config)
+        keep_the_runs_config_if_nothing_changes(config)
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         self._check(str(config.hydra.sweep.dir))
@@ -125,3 +127,34 @@ def refuse_an_occupied_run_dir(config: Any) -> None:
         file=sys.stderr,
     )
     sys.exit(2)
+
+
+def _run_files(folder: Path) -> set[tuple[str, int, int]]:
+    """What a launch that trained would have touched: the record, history, checkpoints."""
+    paths = [folder / "metrics.json", folder / "history.jsonl", *folder.glob("checkpoints/*")]
+    return {(str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths if p.is_file()}
+
+
+def keep_the_runs_config_if_nothing_changes(config: Any) -> None:
+    """Hydra rewrites a fixed run folder's ``.hydra/`` files with each launch's config
+    before dlzoo checks it; a continuing launch that is then refused (another model, fewer
+    epochs) would leave the run described by the refused command, and ``resume=<run>``
+    alone would rebuild the wrong model. If the launch changed none of the run's files,
+    its first config files are put back as the process exits."""
+    if "resume" not in config or config.get("resume") in (None, False):
+        return
+    folder = Path(str(config.hydra.run.dir))
+    subdir = config.hydra.get("output_subdir")
+    saved = folder / str(subdir) if subdir else None
+    if saved is None or not saved.is_dir():
+        return
+    files = {p: p.read_bytes() for p in saved.glob("*.yaml") if p.is_file()}
+    before = _run_files(folder)
+
+    def put_back() -> None:
+        if _run_files(folder) == before:
+            for path, content in files.items():
+                with contextlib.suppress(OSError):
+                    path.write_bytes(content)
+
+    atexit.register(put_back)

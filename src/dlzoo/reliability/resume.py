@@ -261,8 +261,17 @@ def check_resume_matches(cfg: DictConfig, checkpoint: str, trust: bool = False) 
     """A resumed run must build the network its checkpoint holds: the model settings and
     the dataset may not change (the training length, optimizer or logging may)."""
     from dlzoo.config.checkpoints import CONFIG_KEY
+    from dlzoo.lightning_internals import completed_epochs
 
     saved = load_checkpoint(checkpoint, trust=bool(cfg.get("trust_checkpoint", trust)), mmap=True)
+    done = completed_epochs(saved)
+    wanted = cfg.get("trainer", {}).get("max_epochs")
+    if done is not None and isinstance(wanted, int) and 0 <= wanted < done:
+        raise ConfigError(
+            f"trainer.max_epochs={wanted}: the run in {checkpoint} has finished {done} epochs "
+            f"already; set trainer.max_epochs above {done} to train on, or evaluate it as it "
+            f"is (scripts/eval.py ckpt_path=<run>)"
+        )
     before = saved.get(CONFIG_KEY)
     if not isinstance(before, dict):
         return  # not written by dlzoo's training: Lightning checks the weights themselves

@@ -228,6 +228,9 @@ class TextClassificationTask(Task):
         values = vectors.raw[torch.tensor([j for _, j in found], dtype=torch.long)]
         with torch.no_grad():
             for table in targets:
+                # a word the vectors lack starts at zero, like the book's TokenEmbedding
+                # gives it: random rows in a fixed table would be noise for good
+                table.weight.zero_()
                 table.weight[rows.to(table.weight.device)] = values.to(table.weight)
-        log.info("%s: vectors for %d of the %d words (the rest start random)",
+        log.info("%s: vectors for %d of the %d words (the rest start at zero)",
                  source, len(found), len(tokens) - 1)  # fmt: skip
