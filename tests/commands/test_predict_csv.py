@@ -169,3 +169,38 @@ def test_case_2_eval_on_an_edited_training_csv_says_so(
     assert "test/acc" in evaluated["metrics"]
     unchanged = evaluate(compose_config([f"ckpt_path={ckpt}"], tmp_path / "c", "eval"))
     assert unchanged["data_files"]["changed_since_training"] == []
+
+
+def test_eval_on_changed_data_applies_the_checkpoints_preprocessing(
+    wine: tuple[Path, pd.DataFrame, dict], tmp_path: Path
+) -> None:
+    """A newcomer's report: with allow_changed_data=true, eval refitted the scaling and
+    one-hot columns on the edited file, and a dropped column or a new category ended in a
+    shape-mismatch traceback. The checkpoint's preprocessing is applied instead."""
+    from dlzoo.commands.evaluate import evaluate
+
+    root, frame, record = wine
+    ckpt = record["best_checkpoint"]
+    original = (root / "wine.csv").read_bytes()
+
+    def evaluate_on(changed: pd.DataFrame, name: str) -> dict:
+        changed.to_csv(root / "wine.csv", index=False)
+        cfg = compose_config([f"ckpt_path={ckpt}", "allow_changed_data=true"], tmp_path / name,
+                             "eval")  # fmt: skip
+        return evaluate(cfg)
+
+    try:
+        with pytest.raises(DlzooError, match=r"missing columns \['alcohol'\]"):
+            evaluate_on(frame.drop(columns=["alcohol"]), "a")
+        unknown = frame.assign(cultivar=frame["cultivar"].where(frame.index > 3, "class_9"))
+        with pytest.raises(
+            DlzooError, match=r"classes the model was not trained on: \['class_9'\]"
+        ):
+            evaluate_on(unknown, "b")
+        features = frame.columns.drop("cultivar")
+        tenfold = frame.assign(**{c: frame[c] * 10 for c in features})
+        scaled = evaluate_on(tenfold, "c")["metrics"]["test/acc"]
+    finally:
+        (root / "wine.csv").write_bytes(original)
+    # refitted, the scaling would have undone the tenfold values; applied, they mislead
+    assert scaled < record["metrics"]["test/acc"] - 0.2, (scaled, record["metrics"])

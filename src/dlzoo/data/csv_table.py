@@ -242,7 +242,19 @@ class CsvTableDataModule(InMemoryDataModule):
             log.info("data.task=auto: %r holds numbers, so the task is regression", self.target)
         return "regression"
 
-    def targets(self, column: pd.Series, task: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    def targets(
+        self, column: pd.Series, task: str, known: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Class indices (of ``known`` classes, a checkpoint's, when given) or values."""
+        if task == "classification" and known:
+            new = sorted(set(column.astype(str)) - set(known))
+            if new:
+                raise DataError(
+                    f"data.target={self.target!r} holds classes the model was not trained on: "
+                    f"{new[:5]}; its classes: {', '.join(known)}"
+                )
+            index = {c: i for i, c in enumerate(known)}
+            return column.astype(str).map(index).to_numpy(dtype=np.int64), tuple(known)
         if task == "classification":
             classes = sorted(column.astype(str).unique().tolist())
             if len(classes) < 2:
@@ -300,9 +312,12 @@ class CsvTableDataModule(InMemoryDataModule):
         if self._splits is not None:
             return self._splits
         frame = self.read()
-        task = self.resolved_task(frame[self.target])
-        y, classes = self.targets(frame[self.target], task)
+        restored = self.restored_state  # a checkpoint's preprocessing: applied, not refitted
+        task = restored["task"] if restored else self.resolved_task(frame[self.target])
+        y, classes = self.targets(frame[self.target], task, restored.get("classes"))
         x = frame.drop(columns=[self.target])
+        if restored:
+            self.check_columns(x)
         if x.shape[1] == 0:
             raise DataError(f"{self.path.name} has no feature columns besides the target")
         rows = self._split(y, task)
@@ -314,9 +329,13 @@ class CsvTableDataModule(InMemoryDataModule):
                 f"{', '.join(f'{k} {v}' for k, v in rows_count(rows).items())}; each needs at "
                 f"least {MIN_SPLIT_ROWS} rows)"
             )
-        pre = TablePreprocessor.fit(x.iloc[rows["train"]], self.categorical_columns)
-        mean, std = 0.0, 1.0
-        if task == "regression" and self.standardize_target:
+        if restored:
+            pre = TablePreprocessor(**restored["preprocessor"])
+            mean, std = float(restored["target_mean"]), float(restored["target_std"])
+        else:
+            pre = TablePreprocessor.fit(x.iloc[rows["train"]], self.categorical_columns)
+            mean, std = 0.0, 1.0
+        if task == "regression" and self.standardize_target and not restored:
             train_y = y[rows["train"]]
             mean = float(train_y.mean())
             std = float(train_y.std()) or 1.0
@@ -329,7 +348,7 @@ class CsvTableDataModule(InMemoryDataModule):
         }
         splits = {}
         for name, idx in rows.items():
-            features = torch.as_tensor(pre.transform(x.iloc[idx]))
+            features = torch.as_tensor(pre.transform(x.iloc[idx][pre.columns]))
             if task == "classification":
                 splits[name] = (features, class_targets(y[idx]))
             else:
@@ -379,6 +398,22 @@ class CsvTableDataModule(InMemoryDataModule):
         order); the target and dropped columns are ignored if present; a missing or an
         unexpected column is an error that names it."""
         pre = self.preprocessor
+        self.check_columns(frame)
+        if frame.empty:
+            raise DataError("the CSV holds no rows, only a header: nothing to predict")
+        infinite = infinite_columns(frame[pre.columns])
+        if infinite:
+            rows = sorted({int(i) for c in infinite for i in np.flatnonzero(np.isinf(frame[c]))})
+            raise DataError(
+                f"columns {infinite} hold infinite values (inf) in rows {rows[:10]}; replace them "
+                f"with numbers or leave the cells empty (gaps are filled with the training mean)"
+            )
+        return torch.as_tensor(pre.transform(frame[pre.columns]))
+
+    def check_columns(self, frame: pd.DataFrame) -> None:
+        """The training file's feature columns, matched by name; the target and dropped
+        columns may be there too."""
+        pre = self.preprocessor
         ignored = {self.target, *self.drop_columns}
         missing = [c for c in pre.columns if c not in frame.columns]
         unexpected = [c for c in frame.columns if c not in pre.columns and c not in ignored]
@@ -392,13 +427,3 @@ class CsvTableDataModule(InMemoryDataModule):
                 f"the CSV does not match the training data: {' and '.join(problems)}. The model "
                 f"takes the columns: {', '.join(pre.columns)}"
             )
-        if frame.empty:
-            raise DataError("the CSV holds no rows, only a header: nothing to predict")
-        infinite = infinite_columns(frame[pre.columns])
-        if infinite:
-            rows = sorted({int(i) for c in infinite for i in np.flatnonzero(np.isinf(frame[c]))})
-            raise DataError(
-                f"columns {infinite} hold infinite values (inf) in rows {rows[:10]}; replace them "
-                f"with numbers or leave the cells empty (gaps are filled with the training mean)"
-            )
-        return torch.as_tensor(pre.transform(frame[pre.columns]))
