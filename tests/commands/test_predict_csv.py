@@ -204,3 +204,27 @@ def test_eval_on_changed_data_applies_the_checkpoints_preprocessing(
         (root / "wine.csv").write_bytes(original)
     # refitted, the scaling would have undone the tenfold values; applied, they mislead
     assert scaled < record["metrics"]["test/acc"] - 0.2, (scaled, record["metrics"])
+
+
+def test_eval_from_another_folder_finds_a_relative_training_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newcomer's report: trained with data.path=mydata.csv, eval.py from another folder
+    stopped at "data.path='mydata.csv': no such file". The checkpoint keeps the path
+    absolute."""
+    from sklearn.datasets import load_iris
+
+    from dlzoo.commands.evaluate import evaluate
+    from dlzoo.commands.train import train
+
+    load_iris(as_frame=True).frame.to_csv(tmp_path / "mydata.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    data = ["data=tabular_csv", "data.path=mydata.csv", "data.target=target",
+            "data.task=classification"]  # fmt: skip
+    record = train(compose_config(["model=mlp", *data, "trainer.max_epochs=2", *QUIET],
+                                  tmp_path / "run"))  # fmt: skip
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = compose_config([f"ckpt_path={record['tested_checkpoint']}"], tmp_path / "e", "eval")
+    assert evaluate(cfg)["metrics"]["test/acc"] == record["metrics"]["test/acc"]

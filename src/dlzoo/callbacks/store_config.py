@@ -9,7 +9,7 @@ from lightning.pytorch.callbacks import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from dlzoo.config.checkpoints import CONFIG_KEY
-from dlzoo.records.data_fingerprint import FINGERPRINT_KEY, fingerprint
+from dlzoo.records.data_fingerprint import FINGERPRINT_KEY, fingerprint, with_absolute_paths
 
 
 class StoreConfigInCheckpoint(Callback):
@@ -18,6 +18,8 @@ class StoreConfigInCheckpoint(Callback):
 
     def __init__(self, cfg: DictConfig) -> None:
         self.config = OmegaConf.to_container(cfg, resolve=True)
+        if isinstance(self.config.get("data"), dict):
+            self.config["data"] = with_absolute_paths(self.config["data"])
         self.data_fingerprint = fingerprint(self.config.get("data") or {})
 
     def on_save_checkpoint(

@@ -21,6 +21,19 @@ USER_PATH_KEYS = ("path", "root")
 CONTENT_HASH_LIMIT = 256 * 2**20
 
 
+def with_absolute_paths(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with each user path that exists made absolute: a checkpoint evaluated from
+    another folder still finds the file it was trained on."""
+    out = dict(data)
+    for key in USER_PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and value and "://" not in value:
+            path = Path(value).expanduser()
+            if path.exists():
+                out[key] = str(path.resolve())
+    return out
+
+
 def _file_digest(path: Path, digest: Any) -> None:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(2**20), b""):
