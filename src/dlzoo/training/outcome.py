@@ -135,7 +135,7 @@ def report(record: dict[str, Any]) -> None:
     log.info("metrics: %s", metrics)
     if record.get("stopped_by"):
         log.warning(
-            "%s stopped training after %d steps (%d epochs): these are the figures of a "
+            "%s stopped training after %d steps, in epoch %d: these are the figures of a "
             "short run; raise or remove trainer.max_time for the full one",
             record["stopped_by"], record["global_steps"], record["epochs"],
         )  # fmt: skip
