@@ -71,7 +71,9 @@ def test_predict_labels_a_sentence_and_a_file_of_lines(textcnn_run: Path, tmp_pa
         predict(wrong)
 
 
-def test_pretrained_vectors_are_copied_in_and_stay_fixed_when_frozen(tmp_path: Path) -> None:
+def test_pretrained_vectors_are_copied_in_the_rest_zero_and_fixed_when_frozen(
+    tmp_path: Path,
+) -> None:
     csv = write_sentiment_csv(tmp_path / "reviews.csv", n=200)
     vectors = tmp_path / "vectors.txt"
     known = {w: torch.randn(16) for w in ["great", "dull", "film"]}
@@ -86,6 +88,10 @@ def test_pretrained_vectors_are_copied_in_and_stay_fixed_when_frozen(tmp_path: P
     table = state["state_dict"]["net.embedding.weight"]
     for word, vector in known.items():
         assert torch.allclose(table[tokens.index(word)], vector, atol=1e-4), word
+    # the words the vectors lack start at zero, as the book's TokenEmbedding gives them
+    # (random rows would stay noise in a frozen table)
+    lacking = [i for i, w in enumerate(tokens) if w not in known]
+    assert lacking and not table[lacking].any()
     wrong = sentiment_options(
         csv, "birnn", f"model.embedding={vectors}", "model.net.embedding_dim=8"
     )
