@@ -145,6 +145,20 @@ def sweep_args(tmp_path: Path, data_dir: Path) -> list[str]:
     ]
 
 
+def test_a_sweep_over_experiments_keeps_its_jobs_in_one_folder(tmp_path: Path) -> None:
+    """A newcomer's report: `-m experiment=a,b` wrote its jobs to logs/a/multiruns/ and
+    logs/b/multiruns/ and the sweep had no summary. The sweep's own task name (train)
+    names the folder of every job."""
+    result = run_script("train.py", "-m", "experiment=two_clusters,iris_softmax",
+                        "trainer.max_epochs=1", f"paths.log_dir={tmp_path / 'logs'}",
+                        *QUIET)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
+    rows = md_rows(sweep / "summary.md")
+    assert sorted(r[2] for r in rows) == ["experiment=iris_softmax", "experiment=two_clusters"]
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["train"]
+
+
 def test_optimizer_comparison_multirun_summarises_four_optimizers(
     tmp_path: Path, tiny_data_dir: Path
 ) -> None:

@@ -67,7 +67,25 @@ def run_name(override_dirname: str, max_length: int = 120) -> str:
     return ",".join([*kept, tail])
 
 
+#: the task name each sweep of this process was started under, by its start time
+_SWEEP_TASKS: dict[str, str] = {}
+
+
+def sweep_task(task_name: str, started: str) -> str:
+    """The folder a multirun writes under: the task name of the sweep's own config (resolved
+    first, before any job's). ``-m experiment=a,b`` gives each job its recipe's task name;
+    without this the jobs would scatter over ``logs/a/`` and ``logs/b/`` and the sweep's
+    summary would find none of them. Hydra resolves ``now`` once per sweep, so ``started``
+    tells sweeps apart."""
+    return _SWEEP_TASKS.setdefault(str(started), str(task_name))
+
+
 def register_resolvers() -> None:
-    for name, fn in (("dlzoo_direction", direction), ("dlzoo_run_name", run_name)):
+    resolvers = (
+        ("dlzoo_direction", direction),
+        ("dlzoo_run_name", run_name),
+        ("dlzoo_sweep_task", sweep_task),
+    )
+    for name, fn in resolvers:
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
