@@ -315,6 +315,28 @@ def test_a_random_start_a_frozen_encoder_and_clear_errors(bert_run: Path, tmp_pa
         train(compose_config(wrong_size, tmp_path / "wrong"))
 
 
+def test_finetuning_on_sentence_pairs_reads_snli_and_predicts_a_pair(
+    bert_run: Path, tmp_path: Path
+) -> None:
+    """The book's 16.7: experiment=bert_finetune_snli puts premise and hypothesis in one
+    <cls> a <sep> b <sep> sequence (files in SNLI's exact layout, written here)."""
+    from text_data import write_snli
+
+    write_snli(tmp_path, {"train": 120, "dev": 30, "test": 30})
+    options = ["experiment=bert_finetune_snli", f"model.pretrained={bert_run}",
+               f"paths.data_dir={tmp_path}", "data.num_steps=12", "data.batch_size=32",
+               "model.net.num_hiddens=32", "model.net.ffn_hiddens=64", "model.net.max_len=24",
+               "trainer.max_epochs=1", *QUIET]  # fmt: skip
+    record = train(compose_config(options, tmp_path / "tuned"))
+    assert record["status"] == "completed" and record["task"] == "text_classification"
+    assert [b["how"] for b in record["baselines"]][1:] == ["tfidf_logreg"]
+    cfg = compose_config([f"ckpt_path={tmp_path / 'tuned'}", "premise=a man plays a guitar",
+                          "hypothesis=a man plays music"], tmp_path, "predict")  # fmt: skip
+    (prediction,) = predict(cfg)
+    labels = {name for name, _ in prediction["top_k"]}
+    assert labels <= {"entailment", "contradiction", "neutral"} and len(labels) >= 2
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
