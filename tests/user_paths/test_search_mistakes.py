@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import QUIET, compose_config, run_script
+from dlzoo.errors import ConfigError
 
 optuna = pytest.importorskip("optuna", reason="pip install -e '.[sweeps]'")
 
@@ -102,3 +103,22 @@ def test_case_9_a_command_line_value_that_fixes_a_searched_key_says_so(
         "optimizer.lr=0.01 on the command line fixes optimizer.lr: no longer searched"
         in caplog.text
     )
+
+
+def test_a_parameter_added_to_a_studys_space_is_a_changed_space() -> None:
+    """A newcomer's report: adding `+optimizer.lrr=interval(...)` to a study's space was
+    accepted; every new trial failed and stayed in the study for good."""
+    from optuna.distributions import FloatDistribution
+
+    from dlzoo.sweeps.optuna_parts import check_same_space
+
+    study = optuna.create_study(study_name="two_clusters")
+    lr = FloatDistribution(1e-4, 1.0, log=True)
+    trial = study.ask({"optimizer.lr": lr})
+    study.tell(trial, 0.9)
+    check_same_space(study, {"optimizer.lr": lr})  # the same space: fine
+    added = {"optimizer.lr": lr, "optimizer.lrr": FloatDistribution(1e-3, 0.1)}
+    with pytest.raises(ConfigError, match=r"optimizer.lrr is new \(its trials searched "
+                                          r"optimizer.lr\).*study_name=two_clusters_2"):  # fmt: skip
+        check_same_space(study, added)
+    check_same_space(optuna.create_study(), added)  # a study without trials takes any space

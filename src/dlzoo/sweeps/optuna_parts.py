@@ -238,7 +238,8 @@ def open_study(url: str, heartbeat_interval: int, on_stale: Any, **create: Any) 
 
 def check_same_space(study: Any, distributions: Mapping[str, Any]) -> None:
     """A relaunch whose search space changed a parameter the study already sampled would
-    fail inside Optuna (a trial left running); say what changed and the ways on."""
+    fail inside Optuna (a trial left running), and one that adds a parameter would mix
+    trials of two spaces; say what changed and the ways on."""
     from optuna.distributions import check_distribution_compatibility
 
     for trial in study.get_trials(deepcopy=False):
@@ -255,6 +256,14 @@ def check_same_space(study: Any, distributions: Mapping[str, Any]) -> None:
                     f"space, or start a new study: hydra.sweeper.study_name="
                     f"{study.study_name}_2"
                 ) from None
+    sampled = {key for trial in study.get_trials(deepcopy=False) for key in trial.distributions}
+    new_keys = sorted(set(distributions) - sampled)
+    if sampled and new_keys:  # the earlier trials were sampled without it: not comparable
+        raise ConfigError(
+            f"the search space of study {study.study_name!r} changed: {new_keys[0]} is new "
+            f"(its trials searched {', '.join(sorted(sampled))}). Keep the old space, or "
+            f"start a new study: hydra.sweeper.study_name={study.study_name}_2"
+        )
 
 
 def _shown(dist: Any) -> str:
