@@ -113,6 +113,10 @@ BAD_CONFIGS = [
         ["resume=auto", "ckpt_path=some.ckpt"],
         r"resume='auto' and ckpt_path='some\.ckpt' are both set",
     ),
+    # a newcomer's report: 5 ended in an AttributeError, 00:00:05 in Lightning's message
+    (["trainer.max_time=5"], r"trainer\.max_time=5: must be null, 'DD:HH:MM:SS'"),
+    (["trainer.max_time=00:00:05"], r"trainer\.max_time='00:00:05': must be null"),
+    (["+trainer.max_time.hour=1"], r"trainer\.max_time=\{'hour': 1\}: must be null"),
 ]
 
 

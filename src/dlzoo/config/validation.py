@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -195,6 +196,16 @@ def _int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _max_time(v: Any) -> bool:
+    """Lightning's forms of a time cap: days:hours:minutes:seconds, or a timedelta's parts."""
+    if isinstance(v, str):
+        return re.fullmatch(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}", v) is not None
+    if isinstance(v, DictConfig):
+        parts = {"days", "hours", "minutes", "seconds"}
+        return bool(v) and set(v.keys()) <= parts and all(_number(x) for x in v.values())
+    return False
+
+
 @dataclass(frozen=True)
 class Rule:
     """``key`` (a dotted path; skipped when absent or null) must satisfy ``ok``;
@@ -280,6 +291,11 @@ RULES: tuple[Rule, ...] = (
         "a positive integer, -1 (all), 'auto' or a list of device indices",
     ),
     Rule("trainer.num_nodes", lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    Rule(
+        "trainer.max_time",
+        lambda v: _max_time(v),
+        "null, 'DD:HH:MM:SS' (e.g. 00:00:30:00 for 30 minutes) or {hours: 1, minutes: 30}",
+    ),
     Rule("trainer.precision", lambda v: str(v) in PRECISIONS, f"one of {list(PRECISIONS)}"),
     Rule("trainer.gradient_clip_val", lambda v: _number(v) and v >= 0, "a number >= 0 or null"),
     Rule("trainer.log_every_n_steps", lambda v: _int(v) and v >= 1, "an integer >= 1"),
