@@ -39,7 +39,7 @@ def test_the_books_imdb_layout(tmp_path: Path) -> None:
     dm = TextClassificationDataModule(source="imdb", data_dir=str(tmp_path), test_fraction=0.0)
     rows = dm.rows()
     assert len(rows["test"]) == 12 and len(rows["train"]) + len(rows["val"]) == 12
-    assert dm.spec.class_names == ("neg", "pos")
+    assert dm.spec.class_names == ("neg", "pos") and len(dm.source_info["sha1"]) >= 12
     with pytest.raises(ConfigError, match="aclImdb_v1.tar.gz"):
         TextClassificationDataModule(source="imdb", data_dir=str(tmp_path / "none")).rows()
 
@@ -59,6 +59,7 @@ def test_the_books_snli_layout_strips_parses_and_drops_unlabelled_rows(tmp_path:
     dm.setup()
     assert dm.spec.is_pair and dm.splits["val"][0].shape == (49, 2, 8)
     assert dm.spec.class_names == ("contradiction", "entailment", "neutral")
+    assert len(dm.source_info["sha1"]) >= 12  # the record names what was read
 
 
 def test_a_folder_of_texts_per_class_and_a_pair_csv(tmp_path: Path) -> None:
@@ -82,6 +83,31 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_empty_text_files_are_named_and_left_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A newcomer's report: an empty .txt file was read as a text without a word, and a
+    folder of empty files ended in "lower data.min_freq" (already 1, the lowest)."""
+    for label in ("neg", "pos"):
+        (tmp_path / "mine" / label).mkdir(parents=True)
+        for i, (text, _) in enumerate(sentiment_rows(10, seed=len(label))):
+            (tmp_path / "mine" / label / f"{i}.txt").write_text(text)
+    (tmp_path / "mine" / "pos" / "blank.txt").write_text(" \n")
+    dm = TextClassificationDataModule(source="text_folder", path=str(tmp_path / "mine"))
+    with caplog.at_level("WARNING"):
+        assert sum(len(v) for v in dm.rows().values()) == 20
+    assert "1 empty .txt files left out (e.g. " in caplog.text and "blank.txt" in caplog.text
+    for file in (tmp_path / "mine").rglob("*.txt"):
+        file.write_text("")
+    empty = TextClassificationDataModule(source="text_folder", path=str(tmp_path / "mine"))
+    with pytest.raises(DataError, match="every .txt file of the training classes is empty"):
+        empty.setup()
+    blank_cells = write(tmp_path / "blank.csv", "text,label\n" + ",pos\n,neg\n" * 10)
+    blank = TextClassificationDataModule(source="text_csv", path=str(blank_cells))
+    with pytest.raises(DataError, match=r"the \d+ training texts hold no word \(are they empty"):
+        blank.setup()
 
 
 @pytest.mark.parametrize(

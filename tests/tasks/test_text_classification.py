@@ -44,7 +44,7 @@ def textcnn_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_record_holds_both_baselines_and_whether_the_network_beat_each(
-    textcnn_run: Path,
+    textcnn_run: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     record = json.loads((textcnn_run / "metrics.json").read_text())
     assert record["task"] == "text_classification" and record["monitor"] == "val/acc"
@@ -55,6 +55,16 @@ def test_the_record_holds_both_baselines_and_whether_the_network_beat_each(
     assert accuracy > 0.9 and record["baselines"][0]["learned"]
     tfidf = record["baselines"][1]  # a bag of words solves this toy data: it may well win
     assert tfidf["learned"] == (accuracy > tfidf["value"]) and 0.5 < tfidf["value"] <= 1
+    # the last lines say it of each baseline (the majority class was left out: a report)
+    from dlzoo.training.outcome import report
+
+    with caplog.at_level("INFO", logger="dlzoo.commands.train"):
+        report(record)
+    said = [r.getMessage() for r in caplog.records]
+    for baseline in record["baselines"]:
+        verdict = "beat" if baseline["learned"] else "did NOT beat"
+        assert any(m.startswith(f"{verdict} {baseline.get('description', baseline['how'])}")
+                   for m in said), said  # fmt: skip
 
 
 def test_predict_labels_a_sentence_and_a_file_of_lines(textcnn_run: Path, tmp_path: Path) -> None:
@@ -69,6 +79,31 @@ def test_predict_labels_a_sentence_and_a_file_of_lines(textcnn_run: Path, tmp_pa
                            "predict")  # fmt: skip
     with pytest.raises(ConfigError, match="classifies single texts"):
         predict(wrong)
+
+
+def test_predict_inputs_a_newcomer_tripped_on(
+    textcnn_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty inputs file is named; a CSV whose text column has another name says how to
+    fix it; a 100,000-word text is not echoed whole (its line was 600 KB)."""
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    with pytest.raises(ConfigError, match="empty.txt'.*holds no text"):
+        predict(compose_config([f"ckpt_path={textcnn_run}", f"inputs={empty}"], tmp_path,
+                               "predict"))  # fmt: skip
+    table = tmp_path / "reviews.csv"
+    table.write_text("id,text\n1,a fine film\n")  # trained on the column "review"
+    with pytest.raises(ConfigError, match="rename that column to 'review'"):
+        predict(compose_config([f"ckpt_path={textcnn_run}", f"inputs={table}"], tmp_path,
+                               "predict"))  # fmt: skip
+    long = tmp_path / "long.txt"
+    long.write_text(" ".join(["great"] * 100_000) + "\n")
+    capsys.readouterr()
+    (record,) = predict(compose_config([f"ckpt_path={textcnn_run}", f"inputs={long}"], tmp_path,
+                                       "predict"))  # fmt: skip
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert len(printed) < 300 and printed.startswith("great great") and "...: " in printed
+    assert len(record["input"]) > 500_000  # the record (and output=<csv>) keep the text
 
 
 def test_pretrained_vectors_are_copied_in_the_rest_zero_and_fixed_when_frozen(

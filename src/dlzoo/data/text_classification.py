@@ -232,6 +232,9 @@ class TextClassificationDataModule(InMemoryDataModule):
             counts = Counter(w for texts, _ in train for t in texts for w in text_tokens(t))
             kept = sorted((w for w, c in counts.items() if c >= self.min_freq),
                           key=lambda w: (-counts[w], w))  # fmt: skip
+            if not counts:
+                raise DataError(f"the {len(train)} training texts hold no word (are they "
+                                f"empty?): nothing to learn from")  # fmt: skip
             if not kept:
                 raise DataError(f"no word is seen data.min_freq={self.min_freq} times in the "
                                 f"training texts: lower data.min_freq")  # fmt: skip

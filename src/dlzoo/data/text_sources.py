@@ -116,7 +116,9 @@ def imdb(data_dir: str) -> LabelledTexts:
             folder = root / split / label
             for file in sorted(folder.glob("*.txt")):
                 splits[split].append(((read_text(file),), label))
-    return LabelledTexts(splits, {"origin": f"aclImdb at {root}", "rows": _counts(splits)})
+    every = [r for part in splits.values() for r in part]
+    info = {"origin": f"aclImdb at {root}", "rows": _counts(splits), "sha1": text_hash(every)}
+    return LabelledTexts(splits, info)
 
 
 def snli(data_dir: str) -> LabelledTexts:
@@ -131,7 +133,9 @@ def snli(data_dir: str) -> LabelledTexts:
             f"download {SNLI_URL} and unpack it into {data_dir}"
         )
     splits = {split: read_snli_file(path) for split, path in files.items()}
-    return LabelledTexts(splits, {"origin": f"SNLI 1.0 at {root}", "rows": _counts(splits)})
+    every = [r for part in splits.values() for r in part]
+    info = {"origin": f"SNLI 1.0 at {root}", "rows": _counts(splits), "sha1": text_hash(every)}
+    return LabelledTexts(splits, info)
 
 
 def strip_parse(text: str) -> str:
@@ -170,14 +174,24 @@ def text_folder(path: str) -> LabelledTexts:
     if not parts["train"].is_dir():
         parts = {"train": root}
     splits: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
+    empty: list[Path] = []
     for split, folder in parts.items():
         if not folder.is_dir():
             continue
         for class_dir in sorted(d for d in folder.iterdir() if d.is_dir()):
             for file in sorted(class_dir.glob("*.txt")):
-                splits[split].append(((read_text(file),), class_dir.name))
+                text = read_text(file)
+                if text.strip():
+                    splits[split].append(((text,), class_dir.name))
+                else:
+                    empty.append(file)
+    if empty and not splits["train"]:
+        raise DataError(f"{root}: every .txt file of the training classes is empty "
+                        f"({len(empty)} files, e.g. {empty[0]})")  # fmt: skip
     if not splits["train"]:
         raise DataError(f"{root}: no <class>/*.txt files (one sub-folder of .txt files per class)")
+    if empty:
+        log.warning("%s: %d empty .txt files left out (e.g. %s)", root, len(empty), empty[0])
     every = [r for part in splits.values() for r in part]
     return LabelledTexts(
         splits, {"origin": str(root), "rows": _counts(splits), "sha1": text_hash(every)}

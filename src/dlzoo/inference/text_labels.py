@@ -14,6 +14,9 @@ from dlzoo.inference.inputs import predict_batch
 from dlzoo.inference.labels import write_predictions
 from dlzoo.inference.predictor import Predictor, as_list
 
+#: how much of a text its printed line repeats (the whole text goes to output=<csv>)
+ECHOED_CHARS = 200
+
 
 class TextLabels(Predictor):
     """Texts (or premise/hypothesis pairs) -> their ``top_k`` labels with probabilities."""
@@ -39,7 +42,8 @@ class TextLabels(Predictor):
             shown = " | ".join(texts)
             records.append({"input": shown, "top_k": best})
             note = "" if any_known else "  [no word of it is in the model's vocabulary]"
-            print(f"{shown}: " + ", ".join(f"{c} ({p:.3f})" for c, p in best) + note)
+            echoed = shown if len(shown) <= ECHOED_CHARS else shown[:ECHOED_CHARS] + "..."
+            print(f"{echoed}: " + ", ".join(f"{c} ({p:.3f})" for c, p in best) + note)
         if cfg.get("output"):
             write_predictions(str(cfg.output), records)
         return records
@@ -87,7 +91,9 @@ def read_table(path: Path, columns: list[str]) -> list[tuple[str, ...]]:
     missing = [c for c in columns if c not in (reader.fieldnames or [])]
     if missing:
         raise ConfigError(f"inputs={str(path)!r}: no column {missing[0]!r}, the text column the "
-                          f"model was trained on (its columns: {reader.fieldnames})")  # fmt: skip
+                          f"model was trained on (its columns: {reader.fieldnames}): rename "
+                          f"that column to {missing[0]!r}, or give a .txt file of one text a "
+                          f"line")  # fmt: skip
     return [tuple(r[c] or "" for c in columns) for r in reader]
 
 
@@ -99,6 +105,8 @@ def read_lines(path: Path, pair: bool) -> list[tuple[str, ...]]:
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except UnicodeDecodeError:
         raise ConfigError(f"inputs={str(path)!r}: not UTF-8 text") from None
+    if not lines:
+        raise ConfigError(f"inputs={str(path)!r}: the file holds no text (one text a line)")
     if not pair:
         return [(line,) for line in lines]
     rows = []

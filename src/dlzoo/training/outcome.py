@@ -139,7 +139,11 @@ def report(record: dict[str, Any]) -> None:
             "short run; raise or remove trainer.max_time for the full one",
             record["stopped_by"], record["global_steps"], record["epochs"],
         )  # fmt: skip
-    for other in record.get("baselines", [])[1:]:
+    baseline = record.get("baseline")
+    baselines = record.get("baselines", [])
+    for i, other in enumerate(baselines):
+        if i == 0 and not other["learned"]:
+            continue  # the trivial guess, beaten or not: said once, as a warning below
         log.info(
             "%s %s: %s=%.4f against its %.4f",
             "beat" if other["learned"] else "did NOT beat",
@@ -148,7 +152,6 @@ def report(record: dict[str, Any]) -> None:
             record["metrics"][other["metric"]],
             other["value"],
         )
-    baseline = record.get("baseline")
     if baseline and not baseline["learned"]:
         log.warning(
             "the model learned nothing useful: %s=%.4f is no better than %s (%.4f)",
