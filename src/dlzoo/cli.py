@@ -88,6 +88,13 @@ def check_required_values(cfg: DictConfig) -> None:
         fail(f"{' and '.join(missing)} are required: pass {given} on the command line")
 
 
+def check_checkpoint_exists(cfg: DictConfig) -> None:
+    """A ``ckpt_path`` that names nothing on this machine is said before torch loads."""
+    value = cfg.get("ckpt_path") if "ckpt_path" in cfg else None
+    if isinstance(value, str) and value and "://" not in value and not Path(value).exists():
+        fail(f"ckpt_path={value!r}: no such checkpoint file")
+
+
 def run_reporting_errors(
     fn: Callable[[DictConfig], Any] | str,
     cfg: DictConfig,
@@ -108,6 +115,7 @@ def run_reporting_errors(
         if config_name is not None:
             check_entry_keys(cfg, config_name, lenient)
         check_required_values(cfg)
+        check_checkpoint_exists(cfg)
         if isinstance(fn, str):
             module, _, name = fn.partition(":")
             fn = getattr(importlib.import_module(module), name)
