@@ -64,9 +64,11 @@ def test_train_then_eval_scripts(tiny_data_dir: Path, tmp_path: Path) -> None:
             "data.batch_size=0: must be a positive integer or 'full'",
             marks=pytest.mark.slow,
         ),
-        (
+        # the same failure through the command line: user_paths/test_newcomer.py
+        pytest.param(
             ["data=fashion_mnist", "paths.data_dir=/nonexistent/dlzoo", "data.download=false"],
             "FashionMNIST is not available",
+            marks=pytest.mark.slow,
         ),
     ],
 )

@@ -72,5 +72,6 @@ def test_train_console_has_no_adverts_and_a_failed_run_no_event_file(
         f"hydra.run.dir={failed}",
     )
     assert result.returncode == 2
+    assert "FashionMNIST is not available" in result.stderr.strip().splitlines()[-1]
     assert "apt-get install dataset-fashion-mnist" in result.stderr
     assert not list(failed.rglob("events.out.tfevents.*"))

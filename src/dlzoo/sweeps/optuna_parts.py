@@ -192,7 +192,7 @@ def make_storage(url: str, heartbeat_interval: int, on_stale: Any = None) -> Any
     import time
 
     from optuna.storages import RDBStorage
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None
     for attempt in range(5):  # workers started together race to create the tables
@@ -206,8 +206,9 @@ def make_storage(url: str, heartbeat_interval: int, on_stale: Any = None) -> Any
                     grace_period=2 * heartbeat_interval,
                     **{_stale_callback_name(): on_stale},
                 )
-        except SQLAlchemyError:
-            if attempt == 4:
+        except SQLAlchemyError as err:
+            # a lock or a table created by another worker passes; a damaged file does not
+            if attempt == 4 or not isinstance(err, OperationalError | IntegrityError):
                 raise
             time.sleep(0.5 + attempt)
     raise AssertionError("unreachable")
