@@ -26,6 +26,9 @@ KILL_POINTS = {
     "between-epochs": ("on_train_epoch_start", 2, 0),
 }
 
+#: the default run: mid-epoch is also tests/reliability/test_resume.py's kill, and between
+#: epochs the language model's and BERT's (every point: -m slow, setup mlp-every-point)
+MLP_POINTS = ("first-batch", "during-validation", "after-the-epoch-checkpoint")
 LM_POINTS = ("mid-epoch", "during-validation", "between-epochs")
 #: BERT draws new pairs and masks each epoch: inside one, and across the boundary
 BERT_POINTS = ("mid-epoch", "between-epochs")
@@ -83,16 +86,19 @@ def overrides(setup: str, data_dir: Path, text: Path, paragraphs: Path) -> list[
     ]
 
 
-@pytest.mark.parametrize("setup", list(SETUPS))
+@pytest.mark.parametrize(
+    "setup", [*SETUPS, pytest.param("mlp-every-point", marks=pytest.mark.slow)]
+)
 def test_resume_after_sigkill_at_every_kill_point_matches_an_unbroken_run(
     setup: str, tmp_path: Path, tiny_data_dir: Path, text_file: Path, paragraphs_file: Path
 ) -> None:
-    base = overrides(setup, tiny_data_dir, text_file, paragraphs_file)
+    base = overrides(setup.removesuffix("-every-point"), tiny_data_dir, text_file, paragraphs_file)
     runs: dict[str, tuple[subprocess.Popen, Path, Path]] = {}
     # the language model's own state (hidden states carried across batches) is at stake
     # inside an epoch and around validation: three points keep the default run short
     chosen = {
-        "mlp": tuple(KILL_POINTS),
+        "mlp": MLP_POINTS,
+        "mlp-every-point": tuple(KILL_POINTS),
         "language-model": LM_POINTS,
         "bert-pretraining": BERT_POINTS,
     }
