@@ -39,6 +39,7 @@ def test_train_then_eval_scripts(tiny_data_dir: Path, tmp_path: Path) -> None:
         "eval.py", f"ckpt_path={record['best_checkpoint']}", f"hydra.run.dir={tmp_path / 'eval'}"
     )
     assert evaluation.returncode == 0, evaluation.stderr[-3000:]
+    assert "Testing " not in evaluation.stdout + evaluation.stderr  # no bar drawn into a file
     evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert evaluated["metrics"]["test/acc"] == pytest.approx(
         record["metrics"]["test/acc"], abs=1e-3

@@ -9,6 +9,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
+from dlzoo.callbacks.progress import progress_bar
 from dlzoo.config.builders import resolve_precision
 from dlzoo.config.restore import restore
 from dlzoo.errors import DataError
@@ -35,7 +36,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     if cfg.trainer.get("precision") == "auto":
         cfg.trainer.precision = resolve_precision(cfg.trainer)
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, logger=loggers or False)
+    # a bar on a terminal; redirected to a file, no bar drawn into it
+    bar = [progress_bar()] if cfg.trainer.get("enable_progress_bar", True) is not False else []
+    trainer: L.Trainer = hydra.utils.instantiate(
+        cfg.trainer, logger=loggers or False, callbacks=bar
+    )
     results = trainer.test(model.module, datamodule=model.datamodule)
     metrics = {k: to_float(v) for k, v in (results[0] if results else {}).items()}
     record = {
