@@ -23,6 +23,7 @@ from dlzoo.console import quiet_console
 from dlzoo.errors import DlzooError, TrainingInterrupted, check_known_keys
 from dlzoo.reliability.run_id import register_run_id_resolver
 from dlzoo.sweeps.resolvers import register_resolvers
+from dlzoo.utils.failing import fail as stop
 
 log = logging.getLogger("dlzoo")
 
@@ -128,14 +129,8 @@ def run_reporting_errors(
 
 
 def fail(message: str, exit_code: int = 2) -> None:
-    """Write ``message`` to the run's log file, print it as the last line on stderr, exit
-    with ``exit_code``. (Logged to the console too, it would show twice.)"""
-    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, "%s", (message,), None)
-    for handler in logging.getLogger().handlers + log.handlers:
-        if isinstance(handler, logging.FileHandler):
-            handler.handle(record)
-    print(f"\nerror: {message}", file=sys.stderr)
-    sys.exit(exit_code)
+    """The entry points' way to stop on a mistake (:func:`dlzoo.utils.failing.fail`)."""
+    stop(message, exit_code, log.name)
 
 
 #: config groups that Hydra's ``optional`` defaults entry skips without a word when the

@@ -87,6 +87,8 @@ def test_case_9_a_search_needs_one_trial_or_more(tmp_path: Path) -> None:
         "train.py", *SEARCH, f"paths.log_dir={tmp_path}", "hydra.sweeper.n_trials=-3"
     )
     assert "hydra.sweeper.n_trials=-3: a search needs 1 or more" in one_error_line(result)
+    output = result.stdout + result.stderr  # once (a newcomer saw it twice)
+    assert output.count("a search needs 1 or more") == 1, output[-2000:]
 
 
 def test_case_9_a_command_line_value_that_fixes_a_searched_key_says_so(

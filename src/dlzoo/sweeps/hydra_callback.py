@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+
+from dlzoo.utils.failing import fail
 
 log = logging.getLogger("dlzoo")
 
@@ -52,6 +53,4 @@ class SummarizeSweep(Callback):
                 f"{len(bad)} job(s) of the sweep failed: {', '.join(bad[:10])}. Their records "
                 f"(metrics.json) say why; the summary is in {sweep_dir}"
             )
-            log.error("%s", message)
-            print(f"\nerror: {message}", file=sys.stderr)
-            sys.exit(1)
+            fail(message, 1, log.name)

@@ -5,7 +5,6 @@ it to :class:`dlzoo.sweeps.optuna_search.OptunaSearch`. Optuna is imported only 
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +36,12 @@ class DlzooOptunaSweeper(Sweeper):
 
     def sweep(self, arguments: list[str]) -> Any:
         from dlzoo.errors import DlzooError
+        from dlzoo.utils.failing import fail
 
         try:
             return self._sweep(arguments)
         except DlzooError as err:  # one readable line, like the training entry point
-            log.error("%s", err)
-            print(f"\nerror: {err}", file=sys.stderr)
-            sys.exit(2)
+            fail(str(err), 2, log.name)
 
     def _sweep(self, arguments: list[str]) -> Any:
         try:
