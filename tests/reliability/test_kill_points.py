@@ -29,7 +29,9 @@ KILL_POINTS = {
 #: the default run: mid-epoch is also tests/reliability/test_resume.py's kill, and between
 #: epochs the language model's and BERT's (every point: -m slow, setup mlp-every-point)
 MLP_POINTS = ("first-batch", "during-validation", "after-the-epoch-checkpoint")
-LM_POINTS = ("mid-epoch", "during-validation", "between-epochs")
+#: the hidden states carried across batches, inside an epoch and across its end (killed
+#: during validation: the MLP's)
+LM_POINTS = ("mid-epoch", "between-epochs")
 #: BERT draws new pairs and masks each epoch: inside one, and across the boundary
 BERT_POINTS = ("mid-epoch", "between-epochs")
 SETUPS = {
@@ -94,8 +96,6 @@ def test_resume_after_sigkill_at_every_kill_point_matches_an_unbroken_run(
 ) -> None:
     base = overrides(setup.removesuffix("-every-point"), tiny_data_dir, text_file, paragraphs_file)
     runs: dict[str, tuple[subprocess.Popen, Path, Path]] = {}
-    # the language model's own state (hidden states carried across batches) is at stake
-    # inside an epoch and around validation: three points keep the default run short
     chosen = {
         "mlp": MLP_POINTS,
         "mlp-every-point": tuple(KILL_POINTS),
