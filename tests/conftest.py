@@ -38,6 +38,28 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("filterwarnings", line)
 
 
+#: where the README's test command installs Hugging Face ``transformers`` (``pip install
+#: --target``): off the import path, because torchmetrics imports an installed transformers
+#: whenever Lightning loads (0.8 s in every process a test starts); the Hugging Face tests
+#: add it to the path themselves
+HUGGINGFACE_DIR = Path(os.environ.get("DLZOO_HUGGINGFACE_DIR", REPO / ".venv" / "huggingface"))
+
+
+def huggingface_transformers() -> object:
+    """``transformers`` from :data:`HUGGINGFACE_DIR` (appended to ``sys.path``, so the
+    environment's own packages keep precedence). Missing in CI is a failure, not a skip."""
+    if str(HUGGINGFACE_DIR) not in sys.path:
+        sys.path.append(str(HUGGINGFACE_DIR))
+    try:
+        import transformers
+    except ImportError:
+        install = f'pip install --target {HUGGINGFACE_DIR} "transformers>=4.40"'
+        if os.environ.get("CI"):
+            pytest.fail(f"transformers is not installed for the tests: {install}")
+        pytest.skip(f"transformers is not installed for the tests: {install}")
+    return transformers
+
+
 def data_dir_from_environment() -> Path | None:
     """The datasets' folder from ``DLZOO_DATA_DIR`` (``None`` when unset or missing): tests
     that need real data skip without it, and no test names a folder of one machine."""

@@ -8,12 +8,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import QUIET, compose_config
+from conftest import HUGGINGFACE_DIR, QUIET, compose_config, huggingface_transformers
 from dlzoo.commands.export import export
 from dlzoo.commands.predict import predict
 from dlzoo.commands.train import train
@@ -158,7 +159,7 @@ def test_a_padded_batch_gives_the_unpadded_outputs() -> None:
 
 # -- Hugging Face ----------------------------------------------------------------------------
 def test_the_huggingface_folder_gives_the_same_hidden_states_and_scores(tmp_path: Path) -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers: Any = huggingface_transformers()
     torch.manual_seed(0)
     net = BERT((16,), 40, num_hiddens=32, num_heads=4, num_layers=2, ffn_hiddens=48,
                layout="huggingface").eval()  # fmt: skip
@@ -217,11 +218,12 @@ def test_predict_fills_masks_from_the_checkpoint_alone(bert_run: Path, tmp_path:
 def test_the_exported_folder_loads_in_transformers_in_a_fresh_process(
     bert_run: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("transformers")
+    huggingface_transformers()
     folder = export(compose_config([f"ckpt_path={bert_run}", "format=huggingface",
                                     f"output={tmp_path / 'hf'}"], tmp_path, "export"))  # fmt: skip
     code = (
-        "import sys, torch; from transformers import BertForPreTraining; "
+        f"import sys, torch; sys.path.append({str(HUGGINGFACE_DIR)!r}); "
+        "from transformers import BertForPreTraining; "
         "m = BertForPreTraining.from_pretrained(sys.argv[1]).eval(); "
         "ids = torch.tensor([[2, 5, 4, 6, 3]]); "
         "print(m(input_ids=ids).prediction_logits[0, 2].tolist())"
