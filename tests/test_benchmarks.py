@@ -15,8 +15,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from benchmarks import memory_format, pipelines
-from benchmarks.common import REPO
+from benchmarks import memory_format, performance, pipelines
+from benchmarks.common import REPO, train_config
 
 
 def test_setups_read_the_training_from_the_configs() -> None:
@@ -149,7 +149,7 @@ def test_memory_format_benchmark_refuses_unknown_models(
     assert "unknown ['mlp']" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("script", ["pipelines.py", "memory_format.py"])
+@pytest.mark.parametrize("script", ["pipelines.py", "memory_format.py", "performance.py"])
 def test_benchmark_scripts_run_from_a_plain_checkout(script: str) -> None:
     """``python benchmarks/<script>`` finds its helpers without the repo on PYTHONPATH."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
@@ -260,3 +260,58 @@ def test_memory_format_benchmark_times_both_layouts_of_the_same_network() -> Non
     assert row["output_difference"] < 1e-4  # same weights, same inputs: rounding only
     text = memory_format.render([row], "python benchmarks/memory_format.py", "now")
     assert f"| cnn_small | 16 | 4 | {row['nchw_s'] * 1e3:.1f} |" in text
+
+
+# -- the performance switches (benchmarks/performance.py) --------------------------------------
+def test_every_performance_switch_composes_and_changes_only_its_options() -> None:
+    """Each row's off and on sides are valid training configs that differ where it says."""
+    for key, switch in performance.ROWS.items():
+        off = OmegaConf.to_container(train_config([*switch.recipe, *switch.off]), resolve=False)
+        on = OmegaConf.to_container(train_config([*switch.recipe, *switch.on]), resolve=False)
+        assert off != on, key
+        options = performance.run_options(switch, "on", "data", Path("run"))
+        assert (
+            "trainer.max_epochs=2" in options
+            and f"+trainer.limit_train_batches={switch.steps}" in options
+        )
+
+
+def test_performance_rows_alternate_sides_and_keep_each_sides_faster_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    times = iter([10.0, 6.0, 9.0, 7.0])  # off, on, off, on
+
+    def fake_side(switch: performance.Switch, side: str, data_dir: str) -> dict:
+        calls.append(side)
+        return {"step_ms": next(times), "first_epoch_extra_s": 0.1, "wall_s": 5.0}
+
+    monkeypatch.setattr(performance, "run_side", fake_side)
+    row = performance.measure("bf16-mlp", "unused", rounds=2)
+    assert calls == ["off", "on", "off", "on"]
+    assert row["off"]["step_ms"] == 9.0 and row["off"]["rounds_step_ms"] == [10.0, 9.0]
+    assert row["on"]["step_ms"] == 6.0 and row["on"]["rounds_step_ms"] == [6.0, 7.0]
+
+
+def test_performance_report_names_the_switches_that_pay() -> None:
+    fast = {"step_ms": 5.0, "first_epoch_extra_s": 0.2, "wall_s": 9.0}
+    slow = {"step_ms": 10.0, "first_epoch_extra_s": 0.1, "wall_s": 11.0}
+    spawned = {"step_ms": 30.0, "first_epoch_extra_s": None, "wall_s": 20.0, "whole_fit": True}
+    results = {
+        "bf16-cnn_small": {"off": slow, "on": fast},
+        "ddp_cpu-mlp": {"off": slow, "on": spawned},
+    }
+    text = performance.render(results, "python benchmarks/performance.py", "a CPU", "now", [])
+    assert "| 10.0 | 5.0 | 2.00x |" in text and "| 10.0 | 30.0* | 0.33x |" in text
+    assert "at least 10% faster in this run: `bf16-cnn_small`." in text
+
+
+def test_performance_benchmark_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, message in (
+        (["--rows", "bf16-mlp,bf17"], "unknown ['bf17']"),
+        (["--rounds", "0"], "at least 1"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            performance.main(argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err

@@ -167,3 +167,15 @@ def test_torchvision_model_with_a_fixed_input_size_names_resize():
 def test_torchvision_missing_weights_file_is_a_config_error():
     with pytest.raises(ConfigError, match="weights_file"):
         TorchvisionNet([3, 32, 32], 10, weights_file="/nonexistent/resnet18.pth")
+
+
+def test_cnn_small_takes_one_convolution_count_per_stage():
+    """``convs_per_stage=[1, 2, 2]``: one convolution at full resolution, two after."""
+    from dlzoo.models.cnn_small import CNNSmall
+
+    net = CNNSmall((1, 28, 28), 10, channels=[16, 32, 64], convs_per_stage=[1, 2, 2])
+    convs = [m for m in net.features if isinstance(m, nn.Sequential)]
+    assert [c[0].out_channels for c in convs] == [16, 32, 32, 64, 64]
+    assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ConfigError, match=r"convs_per_stage=\[1, 2\]"):
+        CNNSmall((1, 28, 28), 10, channels=[16, 32, 64], convs_per_stage=[1, 2])

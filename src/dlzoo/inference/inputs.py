@@ -70,9 +70,10 @@ def prepare_rows(model: Restored, csv_path: Path) -> Tensor:
 
 @torch.no_grad()
 def predict_batch(model: Restored, x: Tensor, batch_size: int = 256) -> Tensor:
-    """The task's outputs (class probabilities, or values in the target's units)."""
+    """The task's outputs (class probabilities, or values in the target's units), as its
+    ``predict_step`` gives them (with the test-time averaging a task may do)."""
     outs = [
-        model.module.predict_outputs(model.module(x[i : i + batch_size]))
+        model.module.predict_step(x[i : i + batch_size], i // batch_size)
         for i in range(0, len(x), batch_size)
     ]
     return torch.cat(outs) if outs else torch.empty(0)

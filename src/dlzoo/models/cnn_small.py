@@ -26,7 +26,8 @@ class CNNSmall(nn.Module):
         input_shape: ``(channels, height, width)``.
         num_outputs: number of classes.
         channels: width of each stage.
-        convs_per_stage: conv-BN-ReLU layers per stage.
+        convs_per_stage: conv-BN-ReLU layers per stage, or one count per stage (``[1, 2, 2]``:
+            one convolution at full resolution, where a layer costs the most).
         dropout: dropout before the classifier.
     """
 
@@ -35,7 +36,7 @@ class CNNSmall(nn.Module):
         input_shape: Sequence[int],
         num_outputs: int,
         channels: Sequence[int] = (32, 64, 128),
-        convs_per_stage: int = 1,
+        convs_per_stage: int | Sequence[int] = 1,
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
@@ -43,12 +44,20 @@ class CNNSmall(nn.Module):
             raise ConfigError(
                 f"cnn_small needs (C, H, W) images, got input shape {tuple(input_shape)}"
             )
-        if not channels or convs_per_stage < 1:
-            raise ConfigError("model.net.channels must be non-empty and convs_per_stage >= 1")
+        counts = (
+            [int(convs_per_stage)] * len(channels)
+            if isinstance(convs_per_stage, int)
+            else [int(n) for n in convs_per_stage]
+        )
+        if not channels or len(counts) != len(channels) or min(counts) < 1:
+            raise ConfigError(
+                f"model.net.channels={list(channels)} and convs_per_stage={convs_per_stage}: "
+                "channels must be non-empty, convs_per_stage >= 1 (a number, or one per stage)"
+            )
         layers: list[nn.Module] = []
         width = input_shape[0]
-        for i, out in enumerate(channels):
-            for _ in range(convs_per_stage):
+        for i, (out, count) in enumerate(zip(channels, counts, strict=True)):
+            for _ in range(count):
                 layers.append(conv_bn_relu(width, int(out)))
                 width = int(out)
             if i < len(channels) - 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -9,6 +11,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from dlzoo.data.spec import ClassificationSpec, DataSpec
+from dlzoo.errors import ConfigError
 from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
 
@@ -50,13 +53,40 @@ class MulticlassTask(Task):
         assert isinstance(spec, ClassificationSpec)
         return spec.num_classes
 
+    def __init__(
+        self, *args: Any, label_smoothing: float = 0.0, flip_averaging: bool = False, **kwargs: Any
+    ) -> None:
+        """``label_smoothing``: of the training loss (validation and test report the plain
+        cross-entropy). ``flip_averaging``: validation, test and prediction average the
+        logits of each image and its left-right mirror (test-time augmentation)."""
+        super().__init__(*args, **kwargs)
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ConfigError(
+                f"model.task_options.label_smoothing={label_smoothing}: must be in [0, 1)"
+            )
+        self.label_smoothing = float(label_smoothing)
+        self.flip_averaging = bool(flip_averaging)
+
     def make_metrics(self) -> MetricCollection:
         return MetricCollection({"acc": MulticlassAccuracy(len(self.class_names), average="micro")})
 
+    def logits(self, x: Tensor, stage: str) -> Tensor:
+        """The network's outputs; outside training, averaged with the mirror's if asked."""
+        outputs = self(x)
+        if self.flip_averaging and stage != "train" and x.ndim == 4:
+            outputs = (outputs + self(x.flip(-1))) / 2
+        return outputs
+
     def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> StepOutput:
         x, y = batch[0], batch[1]
-        outputs = self(x)
-        return StepOutput(F.cross_entropy(outputs, y), outputs.detach(), y, len(x))
+        outputs = self.logits(x, stage)
+        smoothing = self.label_smoothing if stage == "train" else 0.0
+        loss = F.cross_entropy(outputs, y, label_smoothing=smoothing)
+        return StepOutput(loss, outputs.detach(), y, len(x))
+
+    def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        return self.predict_outputs(self.logits(x, "predict"))
 
     def predict_outputs(self, outputs: Tensor) -> Tensor:
         return outputs.softmax(dim=-1)

@@ -1,0 +1,89 @@
+"""The classification task's training options (``model.task_options``): label smoothing of
+the training loss and test-time flip averaging, which eval and predict must repeat."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dlzoo.commands.evaluate import evaluate
+from dlzoo.commands.train import train
+from dlzoo.config.restore import restore
+from dlzoo.data.spec import ClassificationSpec
+from dlzoo.errors import ConfigError
+from dlzoo.inference.inputs import predict_batch
+from dlzoo.tasks import MulticlassTask
+from image_data import one_thread  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+class LeftHalf(nn.Module):
+    """Logits that see only the left half of the image: a mirror changes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(8 * 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x[..., :4].flatten(1))
+
+
+def task(**options: object) -> MulticlassTask:
+    spec = ClassificationSpec.numbered((1, 8, 8), 3)
+    return MulticlassTask(net=LeftHalf(), optimizer=torch.optim.SGD, spec=spec, **options)
+
+
+def test_flip_averaging_averages_the_mirror_outside_training_only() -> None:
+    torch.manual_seed(0)
+    module = task(flip_averaging=True).eval()
+    x, y = torch.randn(5, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1])
+    plain, mirrored = module(x), module(x.flip(-1))
+    assert not torch.allclose(plain, mirrored)
+    expected = (plain + mirrored) / 2
+    torch.testing.assert_close(module.shared_step((x, y), "test").preds, expected)
+    torch.testing.assert_close(module.shared_step((x, y), "train").preds, plain)
+    torch.testing.assert_close(module.predict_step(x, 0), expected.softmax(-1))
+
+
+def test_label_smoothing_changes_the_training_loss_only() -> None:
+    torch.manual_seed(0)
+    module = task(label_smoothing=0.2)
+    x, y = torch.randn(5, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1])
+    logits = module(x)
+    train_loss = module.shared_step((x, y), "train").loss
+    torch.testing.assert_close(train_loss, F.cross_entropy(logits, y, label_smoothing=0.2))
+    torch.testing.assert_close(module.shared_step((x, y), "val").loss, F.cross_entropy(logits, y))
+    with pytest.raises(ConfigError, match=r"label_smoothing=1.5: must be in \[0, 1\)"):
+        task(label_smoothing=1.5)
+
+
+def test_a_run_with_both_options_evaluates_and_predicts_as_it_tested(make_cfg, tmp_path: Path) -> None:
+    """The user's path: train with the options, then eval.py on the named checkpoint gives
+    the run's own test figures, and predict's probabilities are the flip-averaged ones."""
+    cfg = make_cfg(
+        "model=cnn_small",
+        "+model.task_options.flip_averaging=true",
+        "+model.task_options.label_smoothing=0.1",
+        "data.batch_size=16",
+        "trainer.max_epochs=2",
+    )
+    record = train(cfg)
+    tested = record["metrics"]["test/acc"], record["metrics"]["test/loss"]
+    eval_cfg = make_cfg(f"ckpt_path={record['tested_checkpoint']}", config_name="eval")
+    figures = evaluate(eval_cfg)["metrics"]
+    assert (figures["test/acc"], figures["test/loss"]) == pytest.approx(tested, abs=1e-6)
+    restored = restore(record["tested_checkpoint"])
+    assert restored.module.flip_averaging and restored.module.label_smoothing == 0.1
+    x = torch.rand(4, 1, 28, 28)
+    module = restored.module.eval()
+    with torch.no_grad():
+        expected = ((module(x) + module(x.flip(-1))) / 2).softmax(-1)
+    torch.testing.assert_close(predict_batch(restored, x), expected)
+    saved = json.loads((Path(record["run_dir"]) / "metrics.json").read_text())
+    assert saved["metrics"]["test/acc"] == pytest.approx(tested[0])
