@@ -179,9 +179,11 @@ def test_readme_is_short_and_holds_both_setup_commands() -> None:
     )
     tests = (
         "python3 -m venv .venv && . .venv/bin/activate && pip install -q -e "
-        '".[dev,sweeps,export,slurm,dashboard,text]" && lint-imports && pytest'
+        '".[dev,sweeps,export,slurm,dashboard,text]" && pip install -q --upgrade --target '
+        '.venv/huggingface "transformers>=4.40" && lint-imports && pytest'
     )
     assert install in readme and tests in readme
+    assert tests in (REPO / ".ci" / "run").read_text()  # CI runs the README's command
 
 
 def test_no_path_of_one_machine_in_tests_or_docs() -> None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.plugins.precision import Precision
 from torch import Tensor
 
@@ -276,3 +276,15 @@ class ModelCheckpointWithLast(ModelCheckpoint):
         super().on_train_epoch_end(trainer, pl_module)
         if self._should_save_on_train_epoch_end(trainer):
             self._write_last(trainer)
+
+
+class RichProgressCountingFromOne(RichProgressBar):
+    """Lightning's rich bar with its epochs counted from 1 ("Epoch 1/3" for the first of
+    three; Lightning writes "Epoch 0/2"), like dlzoo's plain progress lines and messages."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        text = f"Epoch {current_epoch + 1}"
+        if self.trainer.max_epochs is not None and self.trainer.max_epochs > 0:
+            text += f"/{self.trainer.max_epochs}"
+        width = len(self.validation_description)  # as Lightning pads: no flicker
+        return f"{text:{width}}" if width > len(text) else text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 from pathlib import Path
@@ -57,7 +58,7 @@ def test_nan_loss_stops_with_step_and_learning_rate_and_keeps_last_good_checkpoi
     message = str(info.value)
     assert "training diverged" in message
     assert "at step " in message and "learning rate" in message and "optimizer.lr" in message
-    assert "(it was 1e+07)" in message and "epoch 1" in message
+    assert "(it was 1e+07)" in message and "(epoch 2, batch " in message  # counted from 1
     record = json.loads((run_dir / "metrics.json").read_text())
     assert record["status"] == "diverged"
     assert record["message"] == message
@@ -106,6 +107,10 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_exits_cleanly_and_resumes(
     assert proc.returncode == status, output
     assert "Traceback" not in output
     assert f"interrupted ({name}) at step" in output
+    where = re.search(r"at step (\d+) \(epoch (\d+), batch (\d+), counted from 1", output)
+    assert where, output  # epoch and batch as the progress lines count them
+    step, epoch, batch = map(int, where.groups())
+    assert (epoch - 1) * 10 + batch == step  # 10 batches an epoch
     assert f"resume={run_dir}" in output  # tells how to resume
     record = json.loads((run_dir / "metrics.json").read_text())
     assert record["status"] == "interrupted"
@@ -273,7 +278,7 @@ def test_a_deferred_loss_check_reads_losses_only_on_check_steps_and_names_the_fi
     trainer.global_step = 4
     with pytest.raises(
         TrainingDiverged,
-        match=r"the training loss is nan at step 3 \(epoch 1, batch 2\) \(found at step 4\)",
+        match=r"the training loss is nan at step 3 \(epoch 2, batch 3\) \(found at step 4\)",
     ):
         guard.on_train_batch_end(trainer, None, torch.tensor(losses[3]), None, 3)
     assert reads == [1, 4]

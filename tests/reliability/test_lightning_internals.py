@@ -108,3 +108,17 @@ def test_the_checkpoint_callbacks_private_members_exist(tmp_path: Path) -> None:
     assert hasattr(callback, "_last_global_step_saved")
     for name in ("_save_last_checkpoint", "_monitor_candidates", "_should_save_on_train_epoch_end"):
         assert callable(getattr(ModelCheckpoint, name, None)), name
+
+
+def test_the_rich_bar_counts_epochs_from_one() -> None:
+    """The terminal's bar says "Epoch 1/3" for the first of three epochs, as the plain
+    progress lines and the stop messages do (Lightning's own bar says "Epoch 0/2")."""
+    from types import SimpleNamespace
+
+    from dlzoo.lightning_internals import RichProgressCountingFromOne
+
+    bar = RichProgressCountingFromOne()
+    bar._trainer = SimpleNamespace(max_epochs=3)
+    assert bar._get_train_description(0).strip() == "Epoch 1/3"
+    bar._trainer = SimpleNamespace(max_epochs=-1)  # no limit: no total
+    assert bar._get_train_description(4).strip() == "Epoch 5"

@@ -63,7 +63,9 @@ def test_label_smoothing_changes_the_training_loss_only() -> None:
         task(label_smoothing=1.5)
 
 
-def test_a_run_with_both_options_evaluates_and_predicts_as_it_tested(make_cfg, tmp_path: Path) -> None:
+def test_a_run_with_both_options_evaluates_and_predicts_as_it_tested(
+    make_cfg, tmp_path: Path
+) -> None:
     """The user's path: train with the options, then eval.py on the named checkpoint gives
     the run's own test figures, and predict's probabilities are the flip-averaged ones."""
     cfg = make_cfg(

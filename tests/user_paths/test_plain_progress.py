@@ -24,3 +24,20 @@ def test_case_21_plain_progress_lines_when_stdout_is_not_a_terminal(
     assert any(
         line.startswith("epoch 1 done (") and "val/acc=" in line for line in out.splitlines()
     )
+
+
+def test_a_resumed_run_does_not_call_its_own_time_the_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After ``resume=<run> trainer.max_epochs=3`` the clock starts at the resume: the epoch
+    lines say so instead of "in all"."""
+    overrides = ["model=mlp", "data=two_clusters", "print_config=false",
+                 "callbacks.model_summary.enabled=false"]  # fmt: skip
+    run = tmp_path / "run"
+    train(compose_config([*overrides, "trainer.max_epochs=2"], run))
+    first = capsys.readouterr().out
+    assert "epoch 2 done (" in first and " in all): " in first
+    train(compose_config([*overrides, "trainer.max_epochs=3", f"resume={run}"], run))
+    resumed = [line for line in capsys.readouterr().out.splitlines() if " done (" in line]
+    assert resumed and resumed[0].startswith("epoch 3 done (")
+    assert "since the resume): " in resumed[0] and "in all" not in resumed[0]

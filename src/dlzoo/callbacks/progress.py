@@ -12,14 +12,16 @@ import time
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
+from lightning.pytorch.callbacks import ProgressBar
 from torch import Tensor
+
+from dlzoo.lightning_internals import RichProgressCountingFromOne
 
 
 def progress_bar(refresh_rate: int = 4, interval: float = 30.0) -> ProgressBar:
-    """``RichProgressBar(refresh_rate)`` when stdout is a terminal, else plain lines."""
+    """Rich's bar (epochs counted from 1) when stdout is a terminal, else plain lines."""
     if sys.stdout.isatty():
-        return RichProgressBar(refresh_rate=refresh_rate)
+        return RichProgressCountingFromOne(refresh_rate=refresh_rate)
     return PlainProgress(interval=interval)
 
 
@@ -79,5 +81,7 @@ class PlainProgress(ProgressBar):
                    if k.startswith(("train/", "val/")) and v.numel() == 1}  # fmt: skip
         figures = ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
         took = _clock(time.monotonic() - self._started)
-        print(f"epoch {trainer.current_epoch + 1} done ({took} in all): {figures}", flush=True)
+        # a resumed run's clock starts at the resume: "in all" would hide the earlier launches
+        span = "since the resume" if self._first_step else "in all"
+        print(f"epoch {trainer.current_epoch + 1} done ({took} {span}): {figures}", flush=True)
         self._last = time.monotonic()

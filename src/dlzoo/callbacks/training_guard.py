@@ -204,7 +204,8 @@ class TrainingGuard(Callback):
             what = "Ctrl-C" if flags[1] else "SIGTERM"
             err = TrainingInterrupted(
                 f"interrupted ({what}) at step {trainer.global_step} (epoch "
-                f"{trainer.current_epoch}, batch {batch_idx}); checkpoint saved to {path}.{hint}"
+                f"{trainer.current_epoch + 1}, batch {batch_idx + 1}, counted from 1 as in the "
+                f"progress lines); checkpoint saved to {path}.{hint}"
             )
             if what == "SIGTERM":
                 err.exit_code = 143  # 128 + SIGTERM, the shell's convention
@@ -236,8 +237,8 @@ class TrainingGuard(Callback):
     ) -> None:
         step = trainer.global_step if step is None else step
         epoch = trainer.current_epoch if epoch is None else epoch
-        where = f"step {step} (epoch {epoch}"
-        where += f", batch {batch_idx}){found}" if batch_idx is not None else f"){found}"
+        where = f"step {step} (epoch {epoch + 1}"  # counted from 1, as in the progress lines
+        where += f", batch {batch_idx + 1}){found}" if batch_idx is not None else f"){found}"
         lr = _current_lr(trainer)
         lr_text = f" (it was {lr:g})" if lr is not None else ""
         last = self.last_checkpoint(trainer)
