@@ -82,3 +82,45 @@ def test_one_cycle_is_valid_for_every_short_run(total_steps: int) -> None:
     rates = _rates(optimizer, scheduler, total_steps)
     assert 0.09 <= max(rates) <= 0.1  # the peak falls between steps on some counts
     assert all(math.isfinite(r) and r > 0 for r in rates[:-1] or rates)
+
+
+def test_one_cycle_peaks_each_parameter_group_at_its_own_rate() -> None:
+    """A fine-tuned head at ``head_lr`` (10x optimizer.lr here) keeps its ratio to the body
+    at every step of one-cycle, which otherwise sets one peak for every group."""
+    from functools import partial
+
+    from torch import nn
+
+    from dlzoo.data.spec import ClassificationSpec
+    from dlzoo.tasks import MulticlassTask
+
+    class TwoGroups(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body, self.head = nn.Linear(4, 4), nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.body(x))
+
+        def parameter_groups(self) -> list[dict]:
+            return [{"params": self.body.parameters()},
+                    {"params": self.head.parameters(), "lr": 0.01}]  # fmt: skip
+
+    schedule = partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=0.001, pct_start=0.25)
+    module = MulticlassTask(
+        net=TwoGroups(),
+        optimizer=partial(torch.optim.AdamW, lr=0.001),
+        scheduler={"scheduler": schedule, "interval": "step"},
+        spec=ClassificationSpec.numbered((4,), 2),
+    )
+    module.estimated_optimizer_steps = lambda: 20  # type: ignore[method-assign]
+    configured = module.configure_optimizers()
+    optimizer, scheduler = configured["optimizer"], configured["lr_scheduler"]["scheduler"]
+    peaks = []
+    for _ in range(20):
+        body, head = (g["lr"] for g in optimizer.param_groups)
+        assert head == pytest.approx(10 * body)
+        peaks.append(head)
+        optimizer.step()
+        scheduler.step()
+    assert max(peaks) == pytest.approx(0.01, rel=0.05)

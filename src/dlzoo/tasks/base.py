@@ -318,6 +318,11 @@ class Task(L.LightningModule):
         # a network may ask for parameter groups (a fine-tuned head at its own rate)
         groups = getattr(self.net, "parameter_groups", None)
         optimizer = self.optimizer_factory(groups() if groups else self.parameters())
+        base = optimizer.defaults.get("lr")
+        # each group's rate relative to optimizer.lr: a schedule that sets its own peak
+        # (one-cycle) keeps a head's head_lr in proportion
+        self._group_lr_ratios = [float(g["lr"]) / base if base else 1.0
+                                 for g in optimizer.param_groups]  # fmt: skip
         if not self.scheduler_config:
             return optimizer
         config = dict(self.scheduler_config)
@@ -340,6 +345,10 @@ class Task(L.LightningModule):
         kwargs: dict[str, Any] = {}
         if "total_steps" in params and (total_steps or not given.get("total_steps")):
             kwargs["total_steps"] = total_steps or self.estimated_optimizer_steps()
+        ratios = getattr(self, "_group_lr_ratios", None)
+        peak = given.get("max_lr")
+        if "max_lr" in params and isinstance(peak, int | float) and ratios and len(ratios) > 1:
+            kwargs["max_lr"] = [float(peak) * r for r in ratios]  # one peak per group
         if "cycle_momentum" in params and "cycle_momentum" not in given:
             defaults = optimizer.defaults
             kwargs["cycle_momentum"] = "betas" in defaults or defaults.get("momentum", 0) > 0
