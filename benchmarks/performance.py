@@ -6,7 +6,7 @@ parallel training over two CPU processes (``trainer=ddp_cpu``).
     python benchmarks/performance.py [--rows bf16-cnn_small,...] [--rounds 2]
         -> docs/performance.md (and docs/performance.json, the raw numbers)
 
-Each run trains two short epochs of ``--steps`` optimizer steps (``trainer.limit_train_batches``)
+Each run trains two short epochs of the row's optimizer steps (``trainer.limit_train_batches``)
 with one validation batch and no test. Step time is the second epoch's seconds over its steps
 (the first epoch holds the one-off costs: torch.compile's compilation, oneDNN's first calls);
 "first epoch extra" is the first epoch's time minus the second's. Off and on alternate over
@@ -137,13 +137,13 @@ def step(side: dict[str, Any]) -> str:
 
 
 def render(results: dict[str, Any], command: str, described: str, finished: str,
-           busy: list[str]) -> str:  # fmt: skip
-    """docs/performance.md from the measured rows."""
+           busy: list[str], json_name: str = "performance.json") -> str:  # fmt: skip
+    """docs/performance.md from the measured rows (``json_name``: where the raw ones are)."""
     lines = [
         "# Performance switches",
         "",
         f"Produced by `{command}` on {finished} (this file is overwritten by each run; "
-        "the raw numbers are in `performance.json`).",
+        f"the raw numbers are in `{json_name}`).",
         "",
         f"Machine: {described}.",
         "",
@@ -224,7 +224,8 @@ def main(argv: list[str] | None = None) -> None:
         results[key] = measure(key, data_dir, args.rounds)
         print(json.dumps(results[key]), flush=True)
         busy = sorted(set(busy + others_running()))
-        out.write_text(render(results, command, described, utc_now(), busy))
+        json_name = out.with_suffix(".json").name
+        out.write_text(render(results, command, described, utc_now(), busy, json_name))
         record = {"results": results, "command": command, "machine": described, "busy": busy}
         out.with_suffix(".json").write_text(json.dumps(record, indent=1))
     print(f"wrote {out}")

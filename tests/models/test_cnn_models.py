@@ -177,5 +177,6 @@ def test_cnn_small_takes_one_convolution_count_per_stage():
     convs = [m for m in net.features if isinstance(m, nn.Sequential)]
     assert [c[0].out_channels for c in convs] == [16, 32, 32, 64, 64]
     assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-    with pytest.raises(ConfigError, match=r"convs_per_stage=\[1, 2\]"):
-        CNNSmall((1, 28, 28), 10, channels=[16, 32, 64], convs_per_stage=[1, 2])
+    for bad in ([1, 2], [0, 1, 1], [1.5, 2, 2], True, "abc", [1, 2, 2, 3]):
+        with pytest.raises(ConfigError, match=r"convs_per_stage=.*one per stage \(3 for"):
+            CNNSmall((1, 28, 28), 10, channels=[16, 32, 64], convs_per_stage=bad)

@@ -59,8 +59,31 @@ def test_label_smoothing_changes_the_training_loss_only() -> None:
     train_loss = module.shared_step((x, y), "train").loss
     torch.testing.assert_close(train_loss, F.cross_entropy(logits, y, label_smoothing=0.2))
     torch.testing.assert_close(module.shared_step((x, y), "val").loss, F.cross_entropy(logits, y))
-    with pytest.raises(ConfigError, match=r"label_smoothing=1.5: must be in \[0, 1\)"):
-        task(label_smoothing=1.5)
+    for bad in (1.5, -0.1, float("nan"), True, "abc", None):
+        with pytest.raises(ConfigError, match=r"label_smoothing=.*: a number in \[0, 1\)"):
+            task(label_smoothing=bad)
+
+
+def test_flip_averaging_is_true_or_false_and_needs_images() -> None:
+    for bad in ("maybe", 1, None):
+        with pytest.raises(ConfigError, match=r"flip_averaging=.*: true or false"):
+            task(flip_averaging=bad)
+    rows = ClassificationSpec.numbered((4,), 3)
+    with pytest.raises(ConfigError, match="mirrors images; this data has none"):
+        MulticlassTask(net=nn.Linear(4, 3), optimizer=torch.optim.SGD, spec=rows,
+                       flip_averaging=True)  # fmt: skip
+
+
+def test_eval_repeats_the_precision_a_bf16_run_tested_in(make_cfg) -> None:
+    """A bf16 run's checkpoint evaluated in 32-bit differs in the fourth digit: eval takes
+    the run's precision unless told otherwise."""
+    cfg = make_cfg("model=mlp", "trainer.precision=bf16-mixed", "data.batch_size=16",
+                   "trainer.max_epochs=1")  # fmt: skip
+    record = train(cfg)
+    eval_cfg = make_cfg(f"ckpt_path={record['tested_checkpoint']}", config_name="eval")
+    figures = evaluate(eval_cfg)["metrics"]
+    assert figures["test/loss"] == pytest.approx(record["metrics"]["test/loss"], abs=1e-7)
+    assert figures["test/acc"] == pytest.approx(record["metrics"]["test/acc"], abs=1e-7)
 
 
 def test_a_run_with_both_options_evaluates_and_predicts_as_it_tested(

@@ -37,3 +37,19 @@ def test_case_6_the_api_refuses_it_too(tmp_path: Path) -> None:
     train(compose_config(overrides, tmp_path / "run"))
     with pytest.raises(RunDirError, match="already holds a run"):
         train(compose_config([*overrides, "seed=7"], tmp_path / "run"))
+
+
+def test_a_launch_refused_before_training_does_not_hold_its_folder(tmp_path: Path) -> None:
+    """A config refused before any step leaves only its failed record: the corrected
+    command into the same folder starts, instead of being told to resume nothing."""
+    import json
+
+    run_dir = tmp_path / "my_run"
+    overrides = ["model=mlp", "data=two_clusters", "trainer.max_epochs=1", *QUIET]
+    refused = run_script("train.py", *overrides, "++model.task_options.label_smoothing=2",
+                         f"hydra.run.dir={run_dir}")  # fmt: skip
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "failed"
+    again = run_script("train.py", *overrides, f"hydra.run.dir={run_dir}")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((run_dir / "metrics.json").read_text())["status"] == "completed"

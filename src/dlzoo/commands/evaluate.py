@@ -7,7 +7,8 @@ from typing import Any
 
 import hydra
 import lightning as L
-from omegaconf import DictConfig
+import torch
+from omegaconf import DictConfig, OmegaConf
 
 from dlzoo.callbacks.progress import progress_bar
 from dlzoo.config.builders import resolve_precision
@@ -18,6 +19,16 @@ from dlzoo.records.data_fingerprint import changes, fingerprint
 from dlzoo.records.metrics_file import to_float, write_metrics
 
 log = logging.getLogger(__name__)
+
+
+def training_precision(model: Restored) -> str | None:
+    """The precision the run trained and tested in (its saved config shows the choice), so
+    that eval reproduces the run's own test figures (a bf16 run tested in 32-bit differs in
+    the fourth digit); ``None`` where it cannot be repeated here (16-bit without a GPU)."""
+    saved = str(OmegaConf.select(model.config, "trainer.precision") or "")
+    if not saved or saved == "auto" or (saved.startswith("16") and not torch.cuda.is_available()):
+        return None
+    return saved
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
@@ -35,7 +46,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     files = check_data_files(model, cfg.get("allow_changed_data", False))
     loggers = [hydra.utils.instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     if cfg.trainer.get("precision") == "auto":
-        cfg.trainer.precision = resolve_precision(cfg.trainer)
+        cfg.trainer.precision = training_precision(model) or resolve_precision(cfg.trainer)
     # a bar on a terminal; redirected to a file, no bar drawn into it
     bar = [progress_bar()] if cfg.trainer.get("enable_progress_bar", True) is not False else []
     trainer: L.Trainer = hydra.utils.instantiate(

@@ -44,15 +44,14 @@ class CNNSmall(nn.Module):
             raise ConfigError(
                 f"cnn_small needs (C, H, W) images, got input shape {tuple(input_shape)}"
             )
-        counts = (
-            [int(convs_per_stage)] * len(channels)
-            if isinstance(convs_per_stage, int)
-            else [int(n) for n in convs_per_stage]
-        )
-        if not channels or len(counts) != len(channels) or min(counts) < 1:
+        given = convs_per_stage
+        counts = [given] * len(channels) if isinstance(given, int) else list(given)
+        whole = all(isinstance(n, int) and not isinstance(n, bool) for n in counts)
+        if not channels or len(counts) != len(channels) or not whole or min(counts) < 1:
+            shown = list(given) if not isinstance(given, int | str) else given
             raise ConfigError(
-                f"model.net.channels={list(channels)} and convs_per_stage={convs_per_stage}: "
-                "channels must be non-empty, convs_per_stage >= 1 (a number, or one per stage)"
+                f"model.net.convs_per_stage={shown!r}: a whole number >= 1, or one per stage "
+                f"({len(channels)} for model.net.channels={list(channels)})"
             )
         layers: list[nn.Module] = []
         width = input_shape[0]

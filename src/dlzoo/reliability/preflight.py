@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -118,6 +119,8 @@ def refuse_an_occupied_run_dir(config: Any) -> None:
         return  # not a training entry point, or a run that continues the folder on purpose
     folder = Path(str(config.hydra.run.dir))
     held = [p for p in (folder / "metrics.json", *folder.glob("checkpoints/*.ckpt")) if p.is_file()]
+    if held == [folder / "metrics.json"] and _refused_before_training(held[0]):
+        return  # a launch refused before training left only its record: nothing to mix
     if not held:
         return
     print(
@@ -127,6 +130,18 @@ def refuse_an_occupied_run_dir(config: Any) -> None:
         file=sys.stderr,
     )
     sys.exit(2)
+
+
+def _refused_before_training(record: Path) -> bool:
+    """Whether ``record`` is that of a launch that failed with no step trained."""
+    try:
+        saved = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(saved, dict):
+        return False
+    trained = saved.get("global_steps") or saved.get("epoch_times_s")
+    return saved.get("status") == "failed" and not trained
 
 
 def _run_files(folder: Path) -> set[tuple[str, int, int]]:

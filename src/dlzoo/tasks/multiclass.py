@@ -60,12 +60,23 @@ class MulticlassTask(Task):
         cross-entropy). ``flip_averaging``: validation, test and prediction average the
         logits of each image and its left-right mirror (test-time augmentation)."""
         super().__init__(*args, **kwargs)
-        if not 0.0 <= float(label_smoothing) < 1.0:
+        number = isinstance(label_smoothing, int | float) and not isinstance(label_smoothing, bool)
+        if not number or not 0.0 <= float(label_smoothing) < 1.0:
             raise ConfigError(
-                f"model.task_options.label_smoothing={label_smoothing}: must be in [0, 1)"
+                f"model.task_options.label_smoothing={label_smoothing!r}: a number in [0, 1)"
+            )
+        if not isinstance(flip_averaging, bool):
+            raise ConfigError(
+                f"model.task_options.flip_averaging={flip_averaging!r}: true or false"
+            )
+        spec = kwargs.get("spec")
+        if flip_averaging and spec is not None and not getattr(spec, "is_image", False):
+            raise ConfigError(
+                "model.task_options.flip_averaging=true mirrors images; this data has none "
+                f"(input shape {tuple(getattr(spec, 'input_shape', ()))})"
             )
         self.label_smoothing = float(label_smoothing)
-        self.flip_averaging = bool(flip_averaging)
+        self.flip_averaging = flip_averaging
 
     def make_metrics(self) -> MetricCollection:
         return MetricCollection({"acc": MulticlassAccuracy(len(self.class_names), average="micro")})
