@@ -41,14 +41,19 @@ def task(**options: object) -> MulticlassTask:
 
 def test_flip_averaging_averages_the_mirror_outside_training_only() -> None:
     torch.manual_seed(0)
-    module = task(flip_averaging=True).eval()
+    module = task(flip_averaging=True)
     x, y = torch.randn(5, 1, 8, 8), torch.tensor([0, 1, 2, 0, 1])
-    plain, mirrored = module(x), module(x.flip(-1))
+    plain, mirrored = module.net(x), module.net(x.flip(-1))
     assert not torch.allclose(plain, mirrored)
     expected = (plain + mirrored) / 2
+    torch.testing.assert_close(module.train().shared_step((x, y), "train").preds, plain)
+    module.eval()
     torch.testing.assert_close(module.shared_step((x, y), "test").preds, expected)
-    torch.testing.assert_close(module.shared_step((x, y), "train").preds, plain)
     torch.testing.assert_close(module.predict_step(x, 0), expected.softmax(-1))
+    seen: list[torch.Tensor] = []  # what the prediction figures' hook sees: the average
+    module.register_forward_hook(lambda m, i, out: seen.append(out))
+    module(x)
+    torch.testing.assert_close(seen[-1], expected)
 
 
 def test_label_smoothing_changes_the_training_loss_only() -> None:

@@ -90,8 +90,8 @@ class ImagePredictionFigures(Callback):
         ):
             return
         self._collector = _Collector(self.num_images, self.num_wrong)
-        net = getattr(pl_module, "net", pl_module)
-        self._hook = net.register_forward_hook(self._remember)
+        # the task's own forward: the logits it scored (a test-time average included)
+        self._hook = pl_module.register_forward_hook(self._remember)
 
     def _remember(self, module: torch.nn.Module, inputs: tuple, output: Tensor) -> None:
         self._logits = output

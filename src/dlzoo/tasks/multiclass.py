@@ -81,23 +81,21 @@ class MulticlassTask(Task):
     def make_metrics(self) -> MetricCollection:
         return MetricCollection({"acc": MulticlassAccuracy(len(self.class_names), average="micro")})
 
-    def logits(self, x: Tensor, stage: str) -> Tensor:
-        """The network's outputs; outside training, averaged with the mirror's if asked."""
-        outputs = self(x)
-        if self.flip_averaging and stage != "train" and x.ndim == 4:
-            outputs = (outputs + self(x.flip(-1))) / 2
+    def forward(self, x: Tensor) -> Tensor:
+        """The network's logits; in eval mode (validation, test, eval, predict) averaged with
+        the mirror's when ``flip_averaging`` is on. Done here, in one forward call, so that
+        what hooks on this module see (the prediction figures) is what was scored."""
+        outputs = super().forward(x)
+        if self.flip_averaging and not self.training and x.ndim == 4:
+            outputs = (outputs + super().forward(x.flip(-1))) / 2
         return outputs
 
     def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> StepOutput:
         x, y = batch[0], batch[1]
-        outputs = self.logits(x, stage)
+        outputs = self(x)
         smoothing = self.label_smoothing if stage == "train" else 0.0
         loss = F.cross_entropy(outputs, y, label_smoothing=smoothing)
         return StepOutput(loss, outputs.detach(), y, len(x))
-
-    def predict_step(self, batch: Any, batch_idx: int) -> Tensor:
-        x = batch[0] if isinstance(batch, list | tuple) else batch
-        return self.predict_outputs(self.logits(x, "predict"))
 
     def predict_outputs(self, outputs: Tensor) -> Tensor:
         return outputs.softmax(dim=-1)
