@@ -385,3 +385,16 @@ def test_the_schema_is_found_wherever_hydra_composes(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "42"
     assert "could not be converted to Integer" in result.stdout
+
+
+def test_16_bit_with_accelerator_auto_on_a_machine_without_a_gpu_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lightning would quietly train ``16-mixed`` as bf16 on the CPU it picks."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = compose_config(["paths.data_dir=unused", "trainer.precision=16-mixed"], tmp_path)
+    assert cfg.trainer.accelerator == "auto"
+    with pytest.raises(ConfigError, match=r"trainer\.precision='16-mixed' with no GPU here"):
+        checked_before_training(cfg)

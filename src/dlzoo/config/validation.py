@@ -380,11 +380,17 @@ def _device_errors(cfg: DictConfig, trainer: Any) -> list[str]:
                 f"machine; use trainer=cpu (or trainer.accelerator=auto)"
             )
     precision = str(trainer.get("precision", ""))
-    if accelerator == "cpu" and precision in ("16-mixed", "16", "16-true"):
-        errors.append(
-            f"trainer.precision={precision!r} with trainer.accelerator='cpu': CPUs support "
-            f"'32-true', '64-true', 'bf16-mixed' and 'bf16-true'"
-        )
+    if precision in ("16-mixed", "16", "16-true") and accelerator in ("cpu", "auto", None):
+        import torch
+
+        # accelerator=auto on a machine without a GPU trains on the CPU, where Lightning
+        # would quietly run 16-mixed as bf16
+        if accelerator == "cpu" or not torch.cuda.is_available():
+            where = "trainer.accelerator='cpu'" if accelerator == "cpu" else "no GPU here"
+            errors.append(
+                f"trainer.precision={precision!r} with {where}: CPUs support "
+                f"'32-true', '64-true', 'bf16-mixed' and 'bf16-true'"
+            )
     return errors
 
 
