@@ -2,7 +2,8 @@
 
 dlzoo needs a few things Lightning has no public API for: knowing whether this step is one
 the loggers write, stepping an optimizer without Lightning's per-step hooks, applying a
-training loader's saved position, carrying running epoch sums across a resume. Each is a
+training loader's saved position, carrying running epoch sums across a resume, calling
+only the callback hooks a callback defines. Each is a
 small function here; ``tests/reliability/test_lightning_internals.py`` fails loudly when an upgrade of
 Lightning removes or renames any of them (``pyproject.toml`` pins the minor versions tested).
 """
@@ -16,8 +17,15 @@ from datetime import timedelta
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    ModelCheckpoint,
+    RichProgressBar,
+)
 from lightning.pytorch.plugins.precision import Precision
+from lightning.pytorch.profilers import PassThroughProfiler
 from torch import Tensor
 
 #: Lightning's accepted ``trainer.precision`` values, plus dlzoo's ``auto``
@@ -145,6 +153,56 @@ def add_metric_updates(metric: Any, updates: int) -> None:
     """Count ``updates`` more updates and drop the cached result (after adding states)."""
     metric._update_count += updates
     metric._computed = None
+
+
+# -- callback dispatch -------------------------------------------------------------------
+def _dispatch_to_overriding_callbacks(
+    trainer: L.Trainer,
+    hook_name: str,
+    *args: Any,
+    monitoring_callbacks: bool | None = None,
+    **kwargs: Any,
+) -> None:
+    """Lightning's ``call._call_callback_hooks`` without calling the hooks a callback only
+    inherits from ``Callback`` (they do nothing). Lightning calls every callback at every
+    hook, each call in a profiler section named after the callback's ``state_key``: with
+    16 callbacks and six hooks a step, about 100 empty calls an optimizer step."""
+    module = trainer.lightning_module
+    if module is not None:
+        previous = module._current_fx_name
+        module._current_fx_name = hook_name
+    callbacks = trainer.callbacks
+    if monitoring_callbacks is not None:
+        monitors = (EarlyStopping, Checkpoint)
+        callbacks = [c for c in callbacks if isinstance(c, monitors) == monitoring_callbacks]
+    inherited = getattr(Callback, hook_name, None)
+    for callback in callbacks:
+        fn = getattr(callback, hook_name)
+        if callable(fn) and getattr(fn, "__func__", None) is not inherited:
+            fn(trainer, module, *args, **kwargs)
+    if module is not None:
+        module._current_fx_name = previous
+
+
+def skip_inherited_callback_hooks(trainer: L.Trainer) -> None:
+    """Make ``trainer`` call only the callback hooks a callback defines (same calls, same
+    order). Other trainers in the process, and this one when a profiler is set
+    (``trainer.profiler=simple``: its report names every hook), keep Lightning's dispatch."""
+    from lightning.pytorch.trainer import call
+
+    lightning_dispatch = call._call_callback_hooks
+    if not getattr(lightning_dispatch, "skips_inherited_hooks", False):
+
+        def dispatch(trainer: L.Trainer, hook_name: str, *args: Any, **kwargs: Any) -> None:
+            fast = getattr(trainer, "_dlzoo_skip_inherited_hooks", False)
+            if fast and isinstance(trainer.profiler, PassThroughProfiler):
+                _dispatch_to_overriding_callbacks(trainer, hook_name, *args, **kwargs)
+            else:
+                lightning_dispatch(trainer, hook_name, *args, **kwargs)
+
+        dispatch.skips_inherited_hooks = True  # type: ignore[attr-defined]
+        call._call_callback_hooks = dispatch
+    trainer._dlzoo_skip_inherited_hooks = True  # type: ignore[attr-defined]
 
 
 # -- checkpoints ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ def test_run_folder_metrics_json_and_eval_round_trip(
         assert 0 <= saved["metrics"][key] < 10, key
     assert saved["epochs"] == 2 and saved["num_parameters"] == 784 * 32 + 32 + 32 * 10 + 10
     assert saved["wall_time_s"] > 0 and saved["task"] == "multiclass"
+    assert saved["precision"] == "32-true"  # what the figures were computed in
 
     eval_cfg = compose_config(
         [f"ckpt_path={record['best_checkpoint']}", f"paths.data_dir={tiny_data_dir}"],

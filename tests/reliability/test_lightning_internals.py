@@ -122,3 +122,121 @@ def test_the_rich_bar_counts_epochs_from_one() -> None:
     assert bar._get_train_description(0).strip() == "Epoch 1/3"
     bar._trainer = SimpleNamespace(max_epochs=-1)  # no limit: no total
     assert bar._get_train_description(4).strip() == "Epoch 5"
+
+
+class Recorder(Callback):
+    """Records the hooks it defines, and logs from one (which needs the hook's name set)."""
+
+    def __init__(self, name: str, calls: list[tuple[str, str]]) -> None:
+        self.name, self.calls = name, calls
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+        self.calls.append((self.name, "on_train_batch_end"))
+        module.log("recorded", float(batch_idx), on_step=False, on_epoch=True)
+
+    def on_before_zero_grad(self, trainer, module, optimizer) -> None:  # type: ignore[no-untyped-def]
+        self.calls.append((self.name, "on_before_zero_grad"))
+
+    def on_validation_end(self, trainer, module) -> None:  # type: ignore[no-untyped-def]
+        self.calls.append((self.name, "on_validation_end"))
+
+    def on_train_epoch_end(self, trainer, module) -> None:  # type: ignore[no-untyped-def]
+        self.calls.append((self.name, "on_train_epoch_end"))  # before the monitoring ones
+
+
+class RecordingStopper(L.pytorch.callbacks.EarlyStopping):
+    """A monitoring callback: Lightning calls these apart (``monitoring_callbacks``)."""
+
+    def __init__(self, calls: list[tuple[str, str]]) -> None:
+        super().__init__(monitor="val/loss", patience=100)
+        self.calls = calls
+
+    def on_validation_end(self, trainer, module) -> None:  # type: ignore[no-untyped-def]
+        self.calls.append(("stopper", "on_validation_end"))
+        super().on_validation_end(trainer, module)
+
+    def on_train_epoch_end(self, trainer, module) -> None:  # type: ignore[no-untyped-def]
+        self.calls.append(("stopper", "on_train_epoch_end"))  # after the others
+        super().on_train_epoch_end(trainer, module)
+
+
+def _recorded_fit(skip: bool, tmp_path: Path) -> tuple[list[tuple[str, str]], float]:
+    calls: list[tuple[str, str]] = []
+    quiet = Callback()  # inherits every hook: never called when skipping
+    by_attribute = Callback()  # a hook set on the instance is its own, and is called
+    by_attribute.on_train_epoch_start = lambda trainer, module: calls.append(("attr", "epoch"))  # type: ignore[method-assign]
+    dm = IrisDataModule(batch_size=16)
+    torch.manual_seed(0)
+    task = MulticlassTask(
+        MLP([4], 3, hidden_sizes=[8]), lambda p: torch.optim.SGD(p, lr=0.1), spec=dm.spec
+    )
+    trainer = L.Trainer(
+        max_epochs=2,
+        callbacks=[
+            Recorder("a", calls),
+            quiet,
+            RecordingStopper(calls),
+            by_attribute,
+            Recorder("b", calls),
+        ],  # fmt: skip
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    if skip:
+        internals.skip_inherited_callback_hooks(trainer)
+    trainer.fit(task, datamodule=dm)
+    return calls, float(trainer.callback_metrics["recorded"])
+
+
+def test_skipping_inherited_hooks_makes_the_same_calls_in_the_same_order(tmp_path: Path) -> None:
+    """dlzoo's trainers call only the hooks a callback defines; what runs, in what order,
+    and what the hooks log are Lightning's."""
+    lightning_calls, lightning_logged = _recorded_fit(False, tmp_path)
+    skipping_calls, skipping_logged = _recorded_fit(True, tmp_path)
+    assert skipping_calls == lightning_calls
+    assert skipping_logged == lightning_logged
+    assert ("stopper", "on_validation_end") in skipping_calls
+    ends = [name for name, hook in skipping_calls if hook == "on_train_epoch_end"]
+    assert ends == ["a", "b", "stopper"] * 2
+    assert lightning_calls.count(("attr", "epoch")) == 2
+    assert lightning_calls.count(("a", "on_before_zero_grad")) == 14  # 7 steps x 2 epochs
+
+
+def test_skipping_inherited_hooks_leaves_other_trainers_and_profiled_runs_alone(
+    tmp_path: Path,
+) -> None:
+    from lightning.pytorch.profilers import SimpleProfiler
+    from lightning.pytorch.trainer import call
+
+    counted: list[str] = []
+
+    class Counting(Callback):
+        def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
+            if name == "on_before_zero_grad":
+                counted.append(name)
+            return super().__getattribute__(name)
+
+    def fit(skip: bool, profiler: object = None) -> int:
+        counted.clear()
+        dm = IrisDataModule(batch_size=16)
+        task = MulticlassTask(
+            MLP([4], 3, hidden_sizes=[8]), lambda p: torch.optim.SGD(p, lr=0.1), spec=dm.spec
+        )
+        trainer = L.Trainer(
+            max_epochs=1, callbacks=[Counting()], logger=False, enable_checkpointing=False,
+            enable_progress_bar=False, enable_model_summary=False, profiler=profiler,
+        )  # fmt: skip
+        if skip:
+            internals.skip_inherited_callback_hooks(trainer)
+        trainer.fit(task, datamodule=dm)
+        return len(counted)
+
+    assert fit(True) == 7  # looked up each step, inherited: not called (nothing to see)
+    assert getattr(call._call_callback_hooks, "skips_inherited_hooks", False)
+    assert fit(False) == 7  # a trainer not marked: Lightning's dispatch
+    profiler = SimpleProfiler(dirpath=tmp_path, filename="report")  # its report names them
+    fit(True, profiler)
+    assert any(k.endswith("Counting.on_before_zero_grad") for k in profiler.recorded_durations)

@@ -33,7 +33,7 @@ from dlzoo.data.bert_pretraining import (
     pack_pair,
 )  # fmt: skip
 from dlzoo.errors import ConfigError, DataError
-from dlzoo.models.bert import BERT, pack_for_bert
+from dlzoo.models.bert import BERT, BERTClassifier, pack_for_bert
 from dlzoo.models.bert_huggingface import write_huggingface
 
 SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "the farmer", "a teacher"]
@@ -155,6 +155,27 @@ def test_a_padded_batch_gives_the_unpadded_outputs() -> None:
     with torch.no_grad():  # without the length the padding is attended to: outputs change
         unmasked, _, _ = net(padded, pad_segs, None)
     assert (unmasked[:, :7] - alone).abs().max() > 1e-3
+
+
+def test_mean_pooling_averages_the_tokens_and_ignores_the_padding() -> None:
+    """``model.net.pooling=mean``: the classifier reads the average of the encoded tokens of
+    the pair (padding left out), with no pooler; other values are refused by name."""
+    torch.manual_seed(0)
+    vocab = [*SPECIALS, *"abcdefghij"]
+    net = BERTClassifier((8,), 2, vocab, num_hiddens=16, num_heads=2, num_layers=1,
+                         ffn_hiddens=32, max_len=12, pooling="mean").eval()  # fmt: skip
+    assert net.pooler is None and all(
+        p.requires_grad for g in net.parameter_groups() for p in g["params"]
+    )
+    short = torch.tensor([[5, 6, 7]])
+    padded = torch.tensor([[5, 6, 7, 0, 0, 0]])
+    with torch.no_grad():
+        torch.testing.assert_close(net(padded), net(short), atol=1e-5, rtol=0)
+        tokens, segments, lengths = pack_for_bert(short, 12)
+        expected = net.output(net.encoder(tokens, segments, lengths).mean(1))
+        torch.testing.assert_close(net(short), expected, atol=1e-5, rtol=0)
+    with pytest.raises(ConfigError, match="model.net.pooling='max'.*cls, mean"):
+        BERTClassifier((8,), 2, vocab, pooling="max")
 
 
 # -- Hugging Face ----------------------------------------------------------------------------

@@ -85,6 +85,7 @@ def test_eval_repeats_the_precision_a_bf16_run_tested_in(make_cfg) -> None:
     cfg = make_cfg("model=mlp", "trainer.precision=bf16-mixed", "data.batch_size=16",
                    "trainer.max_epochs=1")  # fmt: skip
     record = train(cfg)
+    assert record["precision"] == "bf16-mixed"  # the record says what its figures are in
     eval_cfg = make_cfg(f"ckpt_path={record['tested_checkpoint']}", config_name="eval")
     figures = evaluate(eval_cfg)["metrics"]
     assert figures["test/loss"] == pytest.approx(record["metrics"]["test/loss"], abs=1e-7)

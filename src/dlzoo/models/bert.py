@@ -237,6 +237,10 @@ def pack_for_bert(x: Tensor, max_len: int) -> tuple[Tensor, Tensor, Tensor]:
     return tokens, segments, total
 
 
+#: how the classifier reads the encoder's outputs (``model.net.pooling``)
+POOLINGS = ("cls", "mean")
+
+
 class BERTClassifier(nn.Module):
     """BERT fine-tuned for a text or a sentence pair (the book's 16.6): the encoder, the
     pooler on ``<cls>`` (both from ``model.pretrained``, or random), dropout and a linear
@@ -247,7 +251,10 @@ class BERTClassifier(nn.Module):
     checkpoint's), ``max_len`` (its position embeddings: the pretraining ``data.max_len``),
     ``freeze_encoder`` (train the head only), ``head_lr`` (the head's learning rate;
     ``None``: the optimizer's), ``pretrained_pooler`` (start the tanh layer on ``<cls>``
-    from the pretraining's next-sentence head, as the book does; ``False``: a fresh one).
+    from the pretraining's next-sentence head, as the book does; ``False``: a fresh one),
+    ``pooling`` (``cls``: the pooler on ``<cls>``, the book's; ``mean``: the average of the
+    encoder's outputs over the pair's tokens, without the pooler, whose pretraining taught
+    ``<cls>`` only whether two sentences follow each other).
     """
 
     def __init__(
@@ -265,9 +272,15 @@ class BERTClassifier(nn.Module):
         freeze_encoder: bool = False,
         head_lr: float | None = None,
         pretrained_pooler: bool = True,
+        pooling: str = "cls",
         **options: Any,
     ) -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ConfigError(
+                f"model.net.pooling={pooling!r}: use one of {', '.join(POOLINGS)} (cls: the "
+                "pooler on <cls>, the book's; mean: the average of the encoded tokens)"
+            )
         if len(tokens) < 5 or list(tokens[:4]) != ["<pad>", "<unk>", "<cls>", "<sep>"]:
             raise ConfigError(
                 "model=bert_classifier reads texts in a BERT pretraining vocabulary: give "
@@ -280,7 +293,10 @@ class BERTClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(num_hiddens, num_outputs)
         self.freeze_encoder, self.head_lr = freeze_encoder, head_lr
-        self.pretrained_pooler = pretrained_pooler
+        self.pooling = pooling
+        self.pretrained_pooler = pretrained_pooler and pooling == "cls"
+        if pooling != "cls":
+            self.pooler = None  # not used: no parameters that never get a gradient
         for p in self.encoder.parameters():
             p.requires_grad_(not freeze_encoder)
 
@@ -307,7 +323,9 @@ class BERTClassifier(nn.Module):
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """The encoder and the head, the head at ``head_lr`` when given."""
-        head = [*self.output.parameters(), *self.pooler.parameters()]
+        head = [*self.output.parameters()]
+        if self.pooler is not None:
+            head += self.pooler.parameters()
         head_group: dict[str, Any] = {"params": head}
         if self.head_lr is not None:
             head_group["lr"] = float(self.head_lr)
@@ -319,4 +337,9 @@ class BERTClassifier(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         tokens, segments, lengths = pack_for_bert(x, self.max_len)
         encoded = self.encoder(tokens, segments, lengths)
-        return self.output(self.dropout(self.pooler(encoded[:, 0])))
+        if self.pooler is not None:
+            return self.output(self.dropout(self.pooler(encoded[:, 0])))
+        valid = torch.arange(tokens.shape[1], device=tokens.device) < lengths.unsqueeze(1)
+        weights = valid.unsqueeze(-1).to(encoded.dtype)
+        mean = (encoded * weights).sum(1) / weights.sum(1).clamp(min=1)
+        return self.output(self.dropout(mean))

@@ -13,6 +13,7 @@ from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from dlzoo import lightning_internals as internals
 from dlzoo.callbacks.epoch_timer import EpochTimer
 from dlzoo.callbacks.fit_summary import FitSummary
 from dlzoo.callbacks.restore_loader_position import RestoreLoaderPosition
@@ -89,4 +90,5 @@ def build_trainer(cfg: DictConfig, plan: ResumePlan) -> TrainerParts:
         plugins=[AtomicCheckpointIO()],
         enable_checkpointing=checkpointing and cfg.trainer.get("enable_checkpointing", True),
     )
+    internals.skip_inherited_callback_hooks(trainer)  # ~100 empty calls a step fewer
     return TrainerParts(trainer, guard, timer, loggers)

@@ -37,6 +37,9 @@ def run_fields(
         "global_steps": summary["global_steps"],
         "num_parameters": module.num_parameters(),
         "seed": cfg.get("seed"),
+        # what the figures were computed in ("32-true", "bf16-mixed"): timings and the
+        # last digits of the metrics depend on it, and eval repeats it
+        "precision": str(module.trainer.precision),
         "best_checkpoint": best_path,
         "last_checkpoint": summary["last"],
         "baseline": compare_with_baseline(module, datamodule, test),
