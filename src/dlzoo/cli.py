@@ -120,6 +120,7 @@ def run_reporting_errors(
         if isinstance(fn, str):
             module, _, name = fn.partition(":")
             fn = getattr(importlib.import_module(module), name)
+            quiet_duplicate_logs()  # importing Lightning just now added its handlers
         return fn(cfg)
     except MissingMandatoryValue as err:
         key = err.full_key or "a required value"

@@ -40,6 +40,8 @@ def test_train_then_eval_scripts(tiny_data_dir: Path, tmp_path: Path) -> None:
     )
     assert evaluation.returncode == 0, evaluation.stderr[-3000:]
     assert "Testing " not in evaluation.stdout + evaluation.stderr  # no bar drawn into a file
+    said = evaluation.stdout + evaluation.stderr
+    assert said.count("GPU available") == 1, said  # Lightning's lines once, not twice
     evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert evaluated["metrics"]["test/acc"] == pytest.approx(
         record["metrics"]["test/acc"], abs=1e-3

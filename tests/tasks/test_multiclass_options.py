@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlzoo.commands.evaluate import evaluate
+from dlzoo.commands.export import export
 from dlzoo.commands.train import train
 from dlzoo.config.restore import restore
 from dlzoo.data.spec import ClassificationSpec
@@ -116,5 +117,14 @@ def test_a_run_with_both_options_evaluates_and_predicts_as_it_tested(
     with torch.no_grad():
         expected = ((module(x) + module(x.flip(-1))) / 2).softmax(-1)
     torch.testing.assert_close(predict_batch(restored, x), expected)
+    # the exported file holds the averaging too: it gives the logits the run scored
+    out = Path(record["run_dir"]) / "exported.pt"
+    export_cfg = make_cfg(f"ckpt_path={record['tested_checkpoint']}", "format=torchscript",
+                          f"output={out}", config_name="export")  # fmt: skip
+    path = export(export_cfg)
+    with torch.no_grad():
+        torch.testing.assert_close(torch.jit.load(str(path))(x), module(x))
+    info = json.loads(Path(f"{path}.json").read_text())
+    assert "averaged over the image and its mirror" in info["outputs"]
     saved = json.loads((Path(record["run_dir"]) / "metrics.json").read_text())
     assert saved["metrics"]["test/acc"] == pytest.approx(tested[0])

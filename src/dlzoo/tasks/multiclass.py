@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
@@ -14,6 +14,18 @@ from dlzoo.data.spec import ClassificationSpec, DataSpec
 from dlzoo.errors import ConfigError
 from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
+
+
+class FlipAveraged(nn.Module):
+    """A network whose logits are averaged over the image and its left-right mirror: what
+    a run with ``flip_averaging`` scored, as one module an exported file can hold."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (self.net(x) + self.net(x.flip(-1))) / 2
 
 
 def top_k(probs: Tensor, names: tuple[str, ...], k: int) -> list[list[tuple[str, float]]]:
@@ -99,6 +111,15 @@ class MulticlassTask(Task):
 
     def predict_outputs(self, outputs: Tensor) -> Tensor:
         return outputs.softmax(dim=-1)
+
+    def exportable_net(self) -> nn.Module:
+        net = super().exportable_net()
+        return FlipAveraged(net) if self.flip_averaging else net
+
+    def export_outputs(self) -> Any:
+        if self.flip_averaging:
+            return "logits, one per class_names entry, averaged over the image and its mirror"
+        return super().export_outputs()
 
     def trivial_baseline(self, train_targets: Tensor, test_targets: Tensor) -> Baseline:
         return majority_class_baseline(train_targets, test_targets)
