@@ -128,3 +128,17 @@ def test_a_run_with_both_options_evaluates_and_predicts_as_it_tested(
     assert "averaged over the image and its mirror" in info["outputs"]
     saved = json.loads((Path(record["run_dir"]) / "metrics.json").read_text())
     assert saved["metrics"]["test/acc"] == pytest.approx(tested[0])
+
+
+@pytest.mark.parametrize("recipe", ["fashion_mnist_speedrun", "fashion_mnist_best"])
+def test_the_fashion_mnist_speed_recipes_train_as_their_configs_say(make_cfg, recipe: str) -> None:
+    """The speed recipes (docs/performance_notes.md) compose and train with what they name:
+    bf16, mirrored training images (and crops, for the best), flip averaging at test."""
+    cfg = make_cfg(f"experiment={recipe}", "trainer.max_epochs=1", "data.batch_size=16",
+                   "++trainer.limit_train_batches=2")  # fmt: skip
+    assert cfg.trainer.precision == "bf16-mixed" and cfg.data.augment.hflip == 0.5
+    assert cfg.model.task_options.flip_averaging is True
+    assert cfg.data.augment.get("crop_padding", 0) == (2 if recipe.endswith("best") else 0)
+    record = train(cfg)
+    assert record["status"] == "completed" and record["precision"] == "bf16-mixed"
+    assert Path(record["run_dir"]).is_dir()
