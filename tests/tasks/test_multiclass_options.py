@@ -126,6 +126,14 @@ def test_a_run_with_both_options_evaluates_and_predicts_as_it_tested(
         torch.testing.assert_close(torch.jit.load(str(path))(x), module(x))
     info = json.loads(Path(f"{path}.json").read_text())
     assert "averaged over the image and its mirror" in info["outputs"]
+    ort = pytest.importorskip("onnxruntime")  # the export extra (the README's test command)
+    onnx_cfg = make_cfg(f"ckpt_path={record['tested_checkpoint']}", "format=onnx",
+                        f"output={out.with_suffix('.onnx')}", config_name="export")  # fmt: skip
+    session = ort.InferenceSession(str(export(onnx_cfg)), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected_logits = module(x).numpy()
+    got = session.run(None, {"input": x.numpy()})[0]
+    assert abs(got - expected_logits).max() < 1e-4
     saved = json.loads((Path(record["run_dir"]) / "metrics.json").read_text())
     assert saved["metrics"]["test/acc"] == pytest.approx(tested[0])
 
