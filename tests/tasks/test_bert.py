@@ -5,6 +5,7 @@ export that transformers loads with the same outputs."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -316,13 +317,37 @@ def test_finetuning_starts_from_the_pretrained_encoder_and_predicts(
                          tmp_path, "predict")  # fmt: skip
     (prediction,) = predict(cfg)
     assert prediction["top_k"][0][0] == "weather"
+    # the exported classifier takes any batch (it was traced on two texts), both formats
+    module = restore(str(tmp_path / "tuned")).module.eval()
+    ort = pytest.importorskip("onnxruntime")
+    for fmt in ("torchscript", "onnx"):
+        out = tmp_path / f"classifier_{fmt}"
+        path = export(compose_config([f"ckpt_path={tmp_path / 'tuned'}", f"format={fmt}",
+                                      f"output={out}"], tmp_path, "export"))  # fmt: skip
+        for batch in (1, 3):
+            x = torch.randint(5, 20, (batch, 16))
+            x[0, 6:] = PAD
+            with torch.no_grad():
+                expected = module.net(x)
+            if fmt == "torchscript":
+                got = torch.jit.load(str(path))(x)
+            else:
+                session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+                got = torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
+            torch.testing.assert_close(got, expected, atol=1e-5, rtol=0, msg=f"{fmt} {batch}")
 
 
-def test_a_random_start_a_frozen_encoder_and_clear_errors(bert_run: Path, tmp_path: Path) -> None:
+def test_a_random_start_a_frozen_encoder_and_clear_errors(
+    bert_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     csv = write_time_of_day_csv(tmp_path / "when.csv", n=100)
     control = finetune_options(csv, None, f"model.vocabulary={bert_run}", "trainer.max_epochs=1")
     record = train(compose_config(control, tmp_path / "random"))
     assert record["status"] == "completed"
+    random_frozen = [*control, "model.net.freeze_encoder=true"]
+    with caplog.at_level(logging.WARNING):
+        train(compose_config(random_frozen, tmp_path / "random_frozen"))
+    assert "the encoder stays random and only the head learns" in caplog.text
     frozen = finetune_options(
         csv, bert_run, "model.net.freeze_encoder=true", "trainer.max_epochs=1"
     )
@@ -336,6 +361,29 @@ def test_a_random_start_a_frozen_encoder_and_clear_errors(bert_run: Path, tmp_pa
     wrong_size = finetune_options(csv, bert_run, "model.net.num_hiddens=16")
     with pytest.raises(ConfigError, match="set model.net's sizes"):
         train(compose_config(wrong_size, tmp_path / "wrong"))
+    # another layout copied 37 of 39 tensors and ran ReLU where pretraining ran GELU
+    book = finetune_options(csv, bert_run, "model.net.layout=book")
+    with pytest.raises(ConfigError, match="activation='gelu'.*set model.net.layout=huggingface"):
+        train(compose_config(book, tmp_path / "book"))
+    relu = finetune_options(csv, bert_run, "+model.net.activation=relu")
+    with pytest.raises(ConfigError, match="activation='relu'"):
+        train(compose_config(relu, tmp_path / "relu"))
+
+
+def test_a_pretrained_tensor_with_no_place_in_the_network_is_refused() -> None:
+    """Without the run's config to compare, the tensors still tell: the Hugging Face
+    layout's embedding norm has no place in the book's network."""
+    vocab = [*SPECIALS, *"abcdefghij"]
+    pretrained = BERT((12,), len(vocab), num_hiddens=16, num_heads=2, num_layers=1,
+                      ffn_hiddens=32, layout="huggingface")  # fmt: skip
+    weights = {k: v for k, v in pretrained.state_dict().items()}
+    book = BERTClassifier((8,), 2, vocab, num_hiddens=16, num_heads=2, num_layers=1,
+                          ffn_hiddens=32, max_len=12, layout="book")  # fmt: skip
+    with pytest.raises(ConfigError, match="encoder.embedding_norm.*model.net makes nothing"):
+        book.load_pretrained(weights)
+    same = BERTClassifier((8,), 2, vocab, num_hiddens=16, num_heads=2, num_layers=1,
+                          ffn_hiddens=32, max_len=12, layout="huggingface")  # fmt: skip
+    assert same.load_pretrained(weights, {"layout": "huggingface"}) > 0
 
 
 def test_finetuning_on_sentence_pairs_reads_snli_and_predicts_a_pair(

@@ -88,7 +88,9 @@ def test_eval_repeats_the_precision_a_bf16_run_tested_in(make_cfg) -> None:
     record = train(cfg)
     assert record["precision"] == "bf16-mixed"  # the record says what its figures are in
     eval_cfg = make_cfg(f"ckpt_path={record['tested_checkpoint']}", config_name="eval")
-    figures = evaluate(eval_cfg)["metrics"]
+    evaluated = evaluate(eval_cfg)
+    assert evaluated["precision"] == "bf16-mixed"  # eval's record says what it ran in
+    figures = evaluated["metrics"]
     assert figures["test/loss"] == pytest.approx(record["metrics"]["test/loss"], abs=1e-7)
     assert figures["test/acc"] == pytest.approx(record["metrics"]["test/acc"], abs=1e-7)
 

@@ -59,6 +59,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "checkpoint": str(model.checkpoint_path.resolve()),
         "model": model.config.model.get("name"),
         "data": model.config.data.get("name"),
+        "precision": str(trainer.precision),  # the run's unless trainer.precision= said
         "metrics": metrics,
     }
     if files:  # the user's files it evaluated on, and whether they changed since training

@@ -8,11 +8,15 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from dlzoo.errors import ConfigError
-from dlzoo.utils.checkpoint_files import checkpoint_of, load_checkpoint
+from dlzoo.utils.checkpoint_files import CONFIG_KEY, checkpoint_of, load_checkpoint
 
-__all__ = ["checkpoint_of", "config_from_checkpoint", "load_checkpoint", "with_current_targets"]
-
-CONFIG_KEY = "dlzoo_config"
+__all__ = [
+    "CONFIG_KEY",
+    "checkpoint_of",
+    "config_from_checkpoint",
+    "load_checkpoint",
+    "with_current_targets",
+]
 
 
 #: classes that moved since checkpoints were first written (configs store ``_target_`` paths)

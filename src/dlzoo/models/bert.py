@@ -22,7 +22,7 @@ the ``huggingface`` layout is ``transformers.BertForPreTraining`` weight for wei
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -40,6 +40,15 @@ LAYOUTS: dict[str, dict[str, Any]] = {
                     "norm_eps": 1e-12, "init_std": 0.02},
 }  # fmt: skip
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
+#: the options that change what the encoder computes (the rest: its MLM head, its start)
+ENCODER_OPTIONS = ("activation", "embedding_norm", "norm_eps")
+
+
+def layout_options(layout: str = "book", **given: Any) -> dict[str, Any]:
+    """The options of ``layout``, with each one given (not ``None``) in its place."""
+    if layout not in LAYOUTS:
+        raise ConfigError(f"model.net.layout={layout!r}: choose one of {list(LAYOUTS)}")
+    return {k: v if given.get(k) is None else given[k] for k, v in LAYOUTS[layout].items()}
 
 
 class EncoderBlock(nn.Module):
@@ -144,12 +153,9 @@ class BERT(nn.Module):
         init_std: float | None = None,
     ) -> None:
         super().__init__()
-        if layout not in LAYOUTS:
-            raise ConfigError(f"model.net.layout={layout!r}: choose one of {list(LAYOUTS)}")
-        given = {"activation": activation, "embedding_norm": embedding_norm,
-                 "tie_mlm_decoder": tie_mlm_decoder, "norm_eps": norm_eps,
-                 "init_std": init_std}  # fmt: skip
-        options = {k: LAYOUTS[layout][k] if v is None else v for k, v in given.items()}
+        options = layout_options(layout, activation=activation, embedding_norm=embedding_norm,
+                                 tie_mlm_decoder=tie_mlm_decoder, norm_eps=norm_eps,
+                                 init_std=init_std)  # fmt: skip
         if options["activation"] not in ACTIVATIONS:
             raise ConfigError(f"model.net.activation={options['activation']!r}: choose one of "
                               f"{list(ACTIVATIONS)}")  # fmt: skip
@@ -217,12 +223,17 @@ def pack_for_bert(x: Tensor, max_len: int) -> tuple[Tensor, Tensor, Tensor]:
         )
         lb = torch.minimum(lengths[1], budget - la)
     total = la + 2 if lb is None else la + lb + 3
-    width = int(total.max())
+    batch = x.shape[0]
+    if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+        # an exported file takes any batch: its width follows the input's, not the data's
+        width = min(max_len, sum(p.shape[1] for p in parts) + 1 + len(parts))
+    else:
+        width = int(total.max())  # the longest pair of the batch: no attention to padding
     pos = torch.arange(width, device=x.device).unsqueeze(0)
     first = la.unsqueeze(1)
-    tokens = torch.full((len(x), width), PAD_ID, dtype=x.dtype, device=x.device)
+    tokens = torch.full((batch, width), PAD_ID, dtype=x.dtype, device=x.device)
     in_a = (pos >= 1) & (pos <= first)
-    a_ids = parts[0].gather(1, (pos - 1).clamp(0, parts[0].shape[1] - 1).expand(len(x), -1))
+    a_ids = parts[0].gather(1, (pos - 1).clamp(0, parts[0].shape[1] - 1).expand(batch, -1))
     tokens = torch.where(in_a, a_ids, tokens)
     tokens = torch.where(pos == 0, torch.full_like(tokens, CLS_ID), tokens)
     tokens = torch.where(pos == first + 1, torch.full_like(tokens, SEP_ID), tokens)
@@ -290,6 +301,7 @@ class BERTClassifier(nn.Module):
         bert = BERT((max_len,), len(tokens), num_hiddens, num_heads, num_layers, ffn_hiddens,
                     dropout, layout, **options)  # fmt: skip
         self.encoder, self.pooler, self.max_len = bert.encoder, bert.pooler, max_len
+        self.options = bert.options
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(num_hiddens, num_outputs)
         self.freeze_encoder, self.head_lr = freeze_encoder, head_lr
@@ -300,21 +312,38 @@ class BERTClassifier(nn.Module):
         for p in self.encoder.parameters():
             p.requires_grad_(not freeze_encoder)
 
-    def load_pretrained(self, weights: dict[str, Tensor]) -> int:
+    def load_pretrained(
+        self, weights: dict[str, Tensor], net_config: Mapping[str, Any] | None = None
+    ) -> int:
         """Copy a pretraining network's encoder and pooler in (names as in :class:`BERT`);
-        returns how many tensors were copied."""
+        returns how many tensors were copied. ``net_config``: the pretraining run's
+        ``model.net``, whose layout must be this network's (an activation has no tensor)."""
+        if net_config is not None:
+            theirs = layout_options(str(net_config.get("layout") or "book"),
+                                    **{k: net_config.get(k) for k in LAYOUTS["book"]})  # fmt: skip
+            for key in ENCODER_OPTIONS:
+                if theirs[key] != self.options[key]:
+                    raise ConfigError(
+                        f"model.pretrained: its network was built with {key}={theirs[key]!r} "
+                        f"(layout {net_config.get('layout') or 'book'}), model.net with "
+                        f"{key}={self.options[key]!r}; set model.net.layout="
+                        f"{net_config.get('layout') or 'book'} as the pretraining run's"
+                    )
         mine = {f"encoder.{k}": v for k, v in self.encoder.state_dict().items()}
         if self.pretrained_pooler:  # the book's: the NSP head's hidden layer on <cls>
             mine.update({f"pooler.{k}": v for k, v in self.pooler.state_dict().items()})
         missing = sorted(set(mine) - set(weights))
+        # tensors of the pretrained encoder this one has no place for (its embedding norm)
+        missing += sorted(k for k in weights if k.startswith("encoder.") and k not in mine)
         wrong = [k for k in mine if k in weights and weights[k].shape != mine[k].shape]
         if missing or wrong:
             key = (missing or wrong)[0]
             found = tuple(weights[key].shape) if key in weights else "nothing"
+            makes = tuple(mine[key].shape) if key in mine else "nothing"
             raise ConfigError(
                 f"model.pretrained: its network differs from model.net ({key}: it holds "
-                f"{found}, model.net makes {tuple(mine[key].shape)}); set model.net's sizes "
-                f"and layout to the pretraining run's"
+                f"{found}, model.net makes {makes}); set model.net's sizes and layout to the "
+                f"pretraining run's"
             )
         with torch.no_grad():
             for key, value in mine.items():

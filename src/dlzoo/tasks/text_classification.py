@@ -30,7 +30,7 @@ from dlzoo.inference.word_vectors import pretrained_vectors
 from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.multiclass import majority_class_baseline, top_k
 from dlzoo.tasks.registry import register
-from dlzoo.utils.checkpoint_files import checkpoint_of, load_checkpoint
+from dlzoo.utils.checkpoint_files import CONFIG_KEY, checkpoint_of, load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,9 @@ class TextClassificationTask(Task):
             self.load_pretrained(str(self.embedding_source))
         if self.pretrained_source:
             self.load_pretrained_network(str(self.pretrained_source))
+        elif getattr(self.net, "freeze_encoder", False):
+            log.warning("model.net.freeze_encoder=true without model.pretrained: the encoder "
+                        "stays random and only the head learns")  # fmt: skip
         self._embedded = True
 
     def load_pretrained_network(self, source: str) -> None:
@@ -203,11 +206,15 @@ class TextClassificationTask(Task):
                 f"set data.vocabulary_from={source} (the text data configs take "
                 f"model.pretrained by default)"
             )
-        weights = load_checkpoint(checkpoint_of(source))["state_dict"]
+        checkpoint = load_checkpoint(checkpoint_of(source))
+        weights = checkpoint["state_dict"]
+        saved = checkpoint.get(CONFIG_KEY) or {}
+        net_config = (saved.get("model") or {}).get("net")  # its layout, to compare
         count = load(
-            {k.removeprefix("net."): v for k, v in weights.items() if k.startswith("net.")}
+            {k.removeprefix("net."): v for k, v in weights.items() if k.startswith("net.")},
+            net_config,
         )
-        log.info("%s: %d tensors of the pretrained encoder copied in", source, count)
+        log.info("%s: %d tensors of the pretrained network copied in", source, count)
 
     def load_pretrained(self, source: str) -> None:
         vectors = pretrained_vectors(source, self.data_dir)

@@ -13,6 +13,9 @@ import torch
 
 from dlzoo.errors import ConfigError
 
+#: where a checkpoint holds the composed config that trained it
+CONFIG_KEY = "dlzoo_config"
+
 
 def checkpoint_of(path: str | Path) -> Path:
     """``path`` itself, or for a run folder the checkpoint its test figures came from
