@@ -208,19 +208,22 @@ def test_skipping_inherited_hooks_makes_the_same_calls_in_the_same_order(tmp_pat
 def test_skipping_inherited_hooks_leaves_other_trainers_and_profiled_runs_alone(
     tmp_path: Path,
 ) -> None:
+    """Lightning names every call's profiler section by the callback's ``state_key``: a
+    callback that only inherits its hooks has it read about once a hook call there, and not
+    at all in the per-step hooks of a marked trainer."""
     from lightning.pytorch.profilers import SimpleProfiler
     from lightning.pytorch.trainer import call
 
-    counted: list[str] = []
+    reads: list[int] = []
 
     class Counting(Callback):
-        def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
-            if name == "on_before_zero_grad":
-                counted.append(name)
-            return super().__getattribute__(name)
+        @property
+        def state_key(self) -> str:
+            reads.append(1)
+            return "Counting"
 
     def fit(skip: bool, profiler: object = None) -> int:
-        counted.clear()
+        reads.clear()
         dm = IrisDataModule(batch_size=16)
         task = MulticlassTask(
             MLP([4], 3, hidden_sizes=[8]), lambda p: torch.optim.SGD(p, lr=0.1), spec=dm.spec
@@ -232,11 +235,12 @@ def test_skipping_inherited_hooks_leaves_other_trainers_and_profiled_runs_alone(
         if skip:
             internals.skip_inherited_callback_hooks(trainer)
         trainer.fit(task, datamodule=dm)
-        return len(counted)
+        return len(reads)
 
-    assert fit(True) == 7  # looked up each step, inherited: not called (nothing to see)
+    skipping = fit(True)
     assert getattr(call._call_callback_hooks, "skips_inherited_hooks", False)
-    assert fit(False) == 7  # a trainer not marked: Lightning's dispatch
+    lightning = fit(False)  # a trainer not marked: Lightning's dispatch, patch installed
+    assert lightning >= 7 * 6 and skipping < 7  # 7 steps, six hooks a step
     profiler = SimpleProfiler(dirpath=tmp_path, filename="report")  # its report names them
     fit(True, profiler)
     assert any(k.endswith("Counting.on_before_zero_grad") for k in profiler.recorded_durations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,16 +17,21 @@ from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
 
 
+def mirror_averaged(forward: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """The logits of ``forward`` averaged over the images and their left-right mirrors."""
+    return (forward(x) + forward(x.flip(-1))) / 2
+
+
 class FlipAveraged(nn.Module):
-    """A network whose logits are averaged over the image and its left-right mirror: what
-    a run with ``flip_averaging`` scored, as one module an exported file can hold."""
+    """A network whose logits are averaged over the image and its mirror: what a run with
+    ``flip_averaging`` scored, as one module an exported file can hold."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
 
     def forward(self, x: Tensor) -> Tensor:
-        return (self.net(x) + self.net(x.flip(-1))) / 2
+        return mirror_averaged(self.net, x)
 
 
 def top_k(probs: Tensor, names: tuple[str, ...], k: int) -> list[list[tuple[str, float]]]:
@@ -97,10 +103,9 @@ class MulticlassTask(Task):
         """The network's logits; in eval mode (validation, test, eval, predict) averaged with
         the mirror's when ``flip_averaging`` is on. Done here, in one forward call, so that
         what hooks on this module see (the prediction figures) is what was scored."""
-        outputs = super().forward(x)
         if self.flip_averaging and not self.training and x.ndim == 4:
-            outputs = (outputs + super().forward(x.flip(-1))) / 2
-        return outputs
+            return mirror_averaged(super().forward, x)
+        return super().forward(x)
 
     def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> StepOutput:
         x, y = batch[0], batch[1]
