@@ -80,6 +80,29 @@ def test_training_loss_is_logged_on_the_logging_steps_and_averaged_per_epoch(
     assert len(epoch_means) == 2 and epoch_means.between(0, 10).all()
 
 
+def test_epoch_loss_is_the_example_weighted_mean_of_the_steps(
+    make_cfg: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    """The training steps reach the metrics a few dozen at a time (``Task.train_records``):
+    what the CSV log, TensorBoard and ``history.jsonl`` show for an epoch is still the mean
+    over its examples. 100 images in batches of 3: 34 steps (more than one run of gathered
+    steps), the last of 1 image."""
+    import pandas as pd
+
+    train(make_cfg(*TINY, "data.batch_size=3", "logger=csv", "trainer.log_every_n_steps=1"))
+    csv = pd.read_csv(next((tmp_path / "run").rglob("metrics.csv")))
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").open()]
+    assert len(history) == 2
+    for epoch, row in enumerate(history):
+        rows = csv[csv["epoch"] == epoch]
+        losses = rows["train/loss_step"].dropna().tolist()
+        assert len(losses) == 34
+        expected = (sum(losses[:33]) * 3 + losses[33]) / 100
+        assert rows["train/loss_epoch"].dropna().tolist() == [pytest.approx(expected, rel=1e-5)]
+        assert row["train/loss_epoch"] == pytest.approx(expected, rel=1e-5)
+        assert 0 <= row["train/acc"] <= 1
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [

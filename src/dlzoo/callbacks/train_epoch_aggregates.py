@@ -1,4 +1,5 @@
-"""The interrupted epoch's running training averages carried across a mid-epoch resume."""
+"""The training epoch's running averages: complete when read, carried across a mid-epoch
+resume."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ class TrainEpochAggregates(Callback):
     and ``train/acc`` would average only the batches after the resume. Saved: the sum and count
     of every mean-reduced training log, and the sum-reduced states of the module's training
     metrics (``train_metrics``); added back after the first batch of the resumed epoch.
+
+    The task gathers its training steps before updating those metrics
+    (``Task.flush_train_records``): this callback has them applied before a checkpoint saves
+    the states and at the epoch's end, before any callback reads the epoch's values; it must
+    come first among the callbacks.
 
     Uses Lightning internals (2.6); if they change, it logs a warning and the averages fall
     back to the post-resume batches. Under DDP the saved part is rank zero's.
@@ -45,9 +51,18 @@ class TrainEpochAggregates(Callback):
             if isinstance(m, Metric) and name.startswith("train")
         }
 
+    def _flush(self) -> None:
+        flush = getattr(self.fit_module, "flush_train_records", None)
+        if flush is not None:
+            flush()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._flush()
+
     def state_dict(self) -> dict[str, Any]:
         if self.fit_trainer is None:
             return {}
+        self._flush()
         try:
             logged = {
                 key: {

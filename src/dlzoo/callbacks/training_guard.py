@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import sys
 import threading
@@ -152,7 +153,8 @@ class TrainingGuard(Callback):
         if not unchecked:
             return None
         if len(unchecked) == 1:  # checked every step: the cheapest test
-            if bool(torch.isfinite(unchecked[0][0]).all()):
+            loss = unchecked[0][0]
+            if math.isfinite(loss.item()) if loss.numel() == 1 else loss.isfinite().all():
                 return None
             first = 0
         else:

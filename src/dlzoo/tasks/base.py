@@ -18,12 +18,13 @@ from typing import Any, ClassVar
 import lightning as L
 import torch
 from torch import Tensor, nn
-from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics import MetricCollection
 
 from dlzoo import lightning_internals as internals
 from dlzoo.data.spec import DataSpec
 from dlzoo.inference.labels import LabelPredictor
 from dlzoo.inference.predictor import Predictor
+from dlzoo.tasks.train_records import TrainRecords, WeightedMean
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,9 @@ class Task(L.LightningModule):
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
         # the epoch mean of the training loss, accumulated without a host sync
-        self.train_loss_mean = MeanMetric(nan_strategy="disable")
+        self.train_loss_mean = WeightedMean()
+        # the steps' losses and predictions, applied to those two a few dozen at a time
+        self.train_records = TrainRecords(self.train_loss_mean, self.train_metrics)
         self._epoch_logged = False
 
     # -- what a task type declares ---------------------------------------------------------
@@ -246,8 +249,10 @@ class Task(L.LightningModule):
 
     # -- training: cheap per-step bookkeeping ----------------------------------------------
     # Lightning's ``self.log`` costs far more than a small model's step on a CPU, so the
-    # training step does not call it every step: the loss goes into a running mean (a tensor
-    # sum, no host sync), ``train/loss_step`` is logged only on the steps the loggers write
+    # training step does not call it every step: the loss and predictions are gathered and
+    # applied to a running mean and the training metrics a few dozen steps at a time (tensor
+    # sums, no host sync; ``flush_train_records`` before anything reads them),
+    # ``train/loss_step`` is logged only on the steps the loggers write
     # (``trainer.log_every_n_steps``), and the epoch values (``train/loss_epoch``, the
     # training metrics) are logged as metric objects that Lightning computes at epoch end.
     # The training loss is rank zero's under DDP (no all-reduce per step).
@@ -259,9 +264,8 @@ class Task(L.LightningModule):
         return out.loss
 
     def record_train(self, out: StepOutput) -> None:
-        self.train_loss_mean.update(out.loss.detach(), out.size)
-        if self.train_metrics_enabled and out.preds is not None:
-            self.train_metrics.update(out.preds, out.targets)
+        preds = out.preds if self.train_metrics_enabled else None
+        self.train_records.add(out.loss, out.size, preds, out.targets)
         if not self._epoch_logged:  # once per epoch: Lightning keeps the reference
             self._epoch_logged = True
             self.log("train/loss_epoch", self.train_loss_mean, on_step=False, on_epoch=True)
@@ -270,6 +274,11 @@ class Task(L.LightningModule):
         trainer = internals.attached_trainer(self)
         if trainer is not None and internals.should_update_logs(trainer):
             self.log("train/loss_step", out.loss, on_step=True, on_epoch=False, prog_bar=True)
+
+    def flush_train_records(self) -> None:
+        """Apply the gathered training steps to the epoch's metric objects: called before
+        they are computed (epoch end) or saved (checkpoints)."""
+        self.train_records.flush()
 
     def on_fit_start(self) -> None:
         # non-parametric networks (Nadaraya-Watson, nearest neighbours) keep the training

@@ -73,9 +73,11 @@ def build_trainer(cfg: DictConfig, plan: ResumePlan) -> TrainerParts:
         check_every_n_steps=OmegaConf.select(cfg, "speed.loss_check_every_n_steps"),
     )
     timer = EpochTimer()
-    callbacks: list[Callback] = instantiate_group(cfg.get("callbacks"))
+    # first: it completes the epoch's training metrics before other callbacks read them
+    callbacks: list[Callback] = [TrainEpochAggregates()]
+    callbacks += instantiate_group(cfg.get("callbacks"))
     callbacks += [StoreConfigInCheckpoint(cfg), guard, RngState(), RestoreLoaderPosition()]
-    callbacks += [FitSummary(), TrainEpochAggregates(), timer]
+    callbacks += [FitSummary(), timer]
     if plan.checkpoint and rank_zero_only.rank == 0:
         after_earlier_event_files(plan.run_dir)  # the continued curves' file must sort last
     loggers: list[Logger] = instantiate_group(with_purge_step(cfg.get("logger"), plan))
