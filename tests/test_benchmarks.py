@@ -103,7 +103,10 @@ def test_benchmark_report_checks_the_targets() -> None:
     )
     assert "| softmax regression | 64 |" in text and "benchmarks_notes.md" in text
     assert "run three times for softmax regression" not in text  # rounds: from the setups
-    assert "run twice (three times for softmax regression), alternating" in text
+    assert (
+        "run twice (three times for softmax regression, four times for MLP 784-512-256-10 "
+        "[dlzoo defaults]), alternating (every second round in the reverse order)" in text
+    )
     # 235 steps per epoch: 0.047 s and 0.235 s more per epoch are 0.20 and 1.00 ms per step
     assert "takes 1.05 s per epoch, 1.05× the hand-written loop: 0.20 ms more" in text
     assert "dlzoo's defaults take 1.00 ms more per step" in text
@@ -171,11 +174,12 @@ def test_the_package_imports_nothing_from_the_benchmarks() -> None:
         assert "from benchmarks" not in text and "import benchmarks" not in text, path
 
 
-def test_benchmark_alternates_rounds_and_keeps_each_pipelines_faster_run(
+def test_benchmark_alternates_rounds_and_orders_and_keeps_each_pipelines_fastest_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[str] = []
-    seconds = iter([1.0, 1.3, 1.2, 0.9, 1.1, 1.4])  # hand, lightning, dlzoo, then again
+    # four rounds: hand, lightning, dlzoo, then the reverse order, and again
+    seconds = iter([1.0, 1.3, 1.2, 1.4, 1.1, 0.9, 1.5, 1.5, 1.5, 1.6, 1.6, 1.6])
 
     def fake_run(pipeline: str, key: str, data_dir: str, epochs: int) -> dict:
         calls.append(pipeline)
@@ -183,12 +187,13 @@ def test_benchmark_alternates_rounds_and_keeps_each_pipelines_faster_run(
 
     monkeypatch.setattr(pipelines, "run_pipeline", fake_run)
     results = pipelines.run_setup("mlp_defaults", "unused", 2, list(pipelines.PIPELINES))
-    assert calls == ["hand", "lightning", "dlzoo"] * 2  # no curriculum loop for this row
-    assert results["hand"]["per_epoch_s"] == 0.9 and results["hand"]["pipeline_run"] == 4
+    forward = ["hand", "lightning", "dlzoo"]  # no curriculum loop for this row
+    assert calls == [*forward, *forward[::-1]] * 2
+    assert results["hand"]["per_epoch_s"] == 0.9 and results["hand"]["pipeline_run"] == 6
     assert results["lightning"]["per_epoch_s"] == 1.1
     assert results["dlzoo"]["per_epoch_s"] == 1.2 and results["dlzoo"]["pipeline_run"] == 3
-    assert results["hand"]["per_epoch_rounds_s"] == [1.0, 0.9]
-    assert results["dlzoo"]["per_epoch_rounds_s"] == [1.2, 1.4]
+    assert results["hand"]["per_epoch_rounds_s"] == [1.0, 0.9, 1.5, 1.6]
+    assert results["dlzoo"]["per_epoch_rounds_s"] == [1.2, 1.4, 1.5, 1.6]
 
 
 def test_hand_loop_and_bare_lightning_train_on_the_same_batches(tiny_data_dir: Path) -> None:
