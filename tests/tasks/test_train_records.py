@@ -72,3 +72,17 @@ def test_predictions_of_another_shape_or_too_large_go_through_at_once() -> None:
     big = torch.randn(train_records.ELEMENTS // 5 + 1, 5)
     records.add(torch.tensor(1.0), len(big), big, torch.randint(0, 5, (len(big),)))
     assert metrics["acc"].update_count == 4  # (3, 3), 7, 2, then the large one at once
+
+
+def test_predictions_with_targets_that_are_not_tensors_go_through_at_once() -> None:
+    """A detector's targets are lists of dicts: nothing to concatenate."""
+    seen: list[tuple[object, object]] = []
+
+    class Recording(MetricCollection):
+        def update(self, preds: object, targets: object) -> None:  # type: ignore[override]
+            seen.append((preds, targets))
+
+    records = TrainRecords(WeightedMean(), Recording({}))
+    boxes = [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.long)}]
+    records.add(torch.tensor(1.0), 1, torch.zeros(1, 3), boxes)
+    assert len(seen) == 1 and seen[0][1] is boxes

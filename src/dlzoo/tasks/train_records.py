@@ -51,7 +51,8 @@ class TrainRecords:
         if preds is not None:
             if not self._joins(preds, targets):
                 self._flush_predictions()
-            if isinstance(preds, Tensor) and preds.numel() < ELEMENTS:
+            tensors = isinstance(preds, Tensor) and isinstance(targets, Tensor)
+            if tensors and preds.numel() < ELEMENTS:
                 self._preds.append(preds)
                 self._targets.append(targets)
                 self._elements += preds.numel()
