@@ -275,3 +275,47 @@ def test_resuming_a_completed_run_keeps_its_timings(tiny_data_dir: Path, tmp_pat
     assert again["epoch_times_s"] == first["epoch_times_s"]
     assert again["train_time_s"] >= first["train_time_s"]
     assert again["global_steps"] == first["global_steps"]
+
+
+def test_a_language_model_interrupted_mid_epoch_resumes_with_its_carried_state(
+    tmp_path: Path, tiny_data_dir: Path
+) -> None:
+    """Sequential sampling carries the recurrent state from batch to batch: a Ctrl-C
+    mid-epoch, then resume=auto, continues from that state, not from a fresh one (the same
+    weights and metrics as an unbroken run)."""
+    from dlzoo.errors import TrainingInterrupted
+
+    text = tmp_path / "story.txt"
+    text.write_text("the time traveller smiled and we all listened to him " * 60)
+    base = [
+        "model=gru",
+        "data=text_file",
+        f"data.path={text}",
+        "data.sampling=sequential",
+        "model.net.hidden_size=16",
+        "data.num_steps=8",
+        "data.batch_size=4",
+        "trainer.max_epochs=2",
+        "trainer.accelerator=cpu",
+        "trainer.deterministic=true",
+        "trainer.num_sanity_val_steps=0",
+        "test=false",
+        "seed=5",
+        "print_config=false",
+        "callbacks.progress_bar.enabled=false",
+        "callbacks.model_summary.enabled=false",
+        f"paths.data_dir={tiny_data_dir}",
+    ]
+    reference = train(compose_config(base, tmp_path / "reference"))
+    run_dir = tmp_path / "run"
+    interrupt = ["+callbacks.ask._target_=stall.InterruptAtStep", "+callbacks.ask.step=5"]
+    with pytest.raises(TrainingInterrupted):
+        train(compose_config([*base, *interrupt], run_dir))
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 5
+    resumed = train(compose_config([*base, "resume=auto"], run_dir))
+    for name, value in reference["metrics"].items():
+        assert resumed["metrics"][name] == pytest.approx(value, abs=1e-6), name
+    final_ref = torch.load(tmp_path / "reference" / "checkpoints" / "last.ckpt", weights_only=True)
+    final_res = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    for key, tensor in final_ref["state_dict"].items():
+        torch.testing.assert_close(final_res["state_dict"][key], tensor, atol=1e-6, rtol=0)

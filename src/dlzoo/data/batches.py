@@ -294,6 +294,4 @@ class SequenceBatches(ResumableBatches):
                 return
             if i < start:
                 continue
-            if self.sampling == "sequential" and i == start and start:
-                batch = (*batch[:2], False)  # resumed: no state to carry
-            yield batch
+            yield batch  # resumed mid-epoch: the task's checkpoint holds the carried state

@@ -176,3 +176,12 @@ def detach_state(state: State) -> State:
     if isinstance(state, tuple | list):
         return type(state)(detach_state(s) for s in state)
     return state.detach()
+
+
+def state_to(state: State, device: torch.device) -> State:
+    """A carried state on ``device`` (one restored from a checkpoint is on the CPU)."""
+    if state is None:
+        return None
+    if isinstance(state, tuple | list):
+        return type(state)(state_to(s, device) for s in state)
+    return state.to(device)

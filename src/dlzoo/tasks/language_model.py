@@ -16,7 +16,7 @@ from dlzoo.data.spec import DataSpec, TokenStreamSpec
 from dlzoo.data.vocab import Vocab
 from dlzoo.inference.continuation import TextContinuation
 from dlzoo.inference.generation import generate
-from dlzoo.models.rnn import State, detach_state
+from dlzoo.models.rnn import State, detach_state, state_to
 from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
 
@@ -107,6 +107,17 @@ class LanguageModelTask(Task):
         self._states[stage] = detach_state(state)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         return StepOutput(loss, logits.detach(), y, y.numel())
+
+    # -- the carried state in checkpoints: a mid-epoch resume continues from it -------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["carried_state"] = self._states.get("train")
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._states["train"] = checkpoint.get("carried_state")
+
+    def on_train_start(self) -> None:
+        super().on_train_start()
+        self._states["train"] = state_to(self._states.get("train"), self.device)
 
     def example_input(self, batch_size: int = 2) -> Tensor:
         assert self.spec is not None
