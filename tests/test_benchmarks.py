@@ -15,7 +15,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from benchmarks import memory_format, performance, pipelines
+from benchmarks import memory_format, performance, pipelines, step_time
 from benchmarks.common import REPO, train_config
 
 
@@ -320,3 +320,69 @@ def test_performance_benchmark_refuses_bad_arguments(capsys: pytest.CaptureFixtu
             performance.main(argv)
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+
+
+@pytest.fixture
+def lightning_loop_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``step_time.timed_steps`` wraps Lightning's step loop: put it back after the test."""
+    from lightning.pytorch.loops.training_epoch_loop import _TrainingEpochLoop
+
+    monkeypatch.setattr(_TrainingEpochLoop, "advance", _TrainingEpochLoop.advance)
+
+
+def test_step_time_counts_every_training_step(lightning_loop_restored: None) -> None:
+    import lightning as L
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    seconds = step_time.timed_steps()
+    trainer = L.Trainer(
+        max_epochs=2,
+        limit_train_batches=5,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(BoringModel())
+    assert len(seconds) == 10 and all(s > 0 for s in seconds)
+    figures = step_time.summary(seconds, 0.2)
+    assert figures is not None and figures["steps"] == 10 and figures["measured"] == 8
+
+
+@pytest.mark.parametrize(
+    ("script", "raised", "message"),
+    [
+        ('raise SystemExit("boom: config wrong")', SystemExit, "boom: config wrong"),
+        ('raise ValueError("bad thing")', ValueError, "bad thing"),
+        ('print("no training here")', SystemExit, "the script ran no training step"),
+    ],
+)
+def test_step_time_keeps_a_scripts_own_error(
+    script: str,
+    raised: type[BaseException],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lightning_loop_restored: None,
+) -> None:
+    path = tmp_path / "script.py"
+    path.write_text(script + "\n")
+    monkeypatch.setattr(sys, "argv", ["step_time.py", "--", str(path)])
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    with pytest.raises(raised, match=message):
+        step_time.main()
+
+
+@pytest.mark.parametrize(
+    "argv", [["--skip", "1.5", "x.py"], ["--skip", "-1", "x.py"], ["nosuch.py"]]
+)
+def test_step_time_refuses_bad_arguments_before_running(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["step_time.py", *argv])
+    with pytest.raises(SystemExit) as stop:
+        step_time.main()
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "a fraction in [0, 1)" in err or "nosuch.py: no such file" in err
