@@ -117,7 +117,11 @@ class LanguageModelTask(Task):
 
     def on_train_start(self) -> None:
         super().on_train_start()
-        self._states["train"] = state_to(self._states.get("train"), self.device)
+        state = self._states.get("train")
+        # under DDP the checkpoint holds rank zero's rows only: every rank starts afresh
+        if self.trainer.world_size > 1:
+            state = None
+        self._states["train"] = state_to(state, self.device)
 
     def example_input(self, batch_size: int = 2) -> Tensor:
         assert self.spec is not None
