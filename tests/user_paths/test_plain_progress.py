@@ -41,3 +41,19 @@ def test_a_resumed_run_does_not_call_its_own_time_the_whole(
     resumed = [line for line in capsys.readouterr().out.splitlines() if " done (" in line]
     assert resumed and resumed[0].startswith("epoch 3 done (")
     assert "since the resume): " in resumed[0] and "in all" not in resumed[0]
+
+
+def test_an_epoch_without_validation_shows_no_validation_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run stopped by ``trainer.max_steps`` in the middle of an epoch skips that epoch's
+    validation: its "done" line shows the training figures only, not the last epoch's
+    validation values as if they were new."""
+    overrides = ["model=mlp", "data=two_clusters", "print_config=false", "data.batch_size=16",
+                 "trainer.max_epochs=3", "+trainer.max_steps=20",
+                 "callbacks.model_summary.enabled=false"]  # fmt: skip
+    train(compose_config(overrides, tmp_path / "run"))
+    done = [line for line in capsys.readouterr().out.splitlines() if " done (" in line]
+    assert done[0].startswith("epoch 1 done (") and "val/acc=" in done[0]
+    assert done[-1].startswith("epoch 2 done (") and "train/" in done[-1]
+    assert "val/" not in done[-1]

@@ -40,6 +40,7 @@ class PlainProgress(ProgressBar):
         self._enabled = True
         self._started = self._last = 0.0
         self._first_step = 0
+        self._validated = False  # whether this epoch's validation ran
 
     def disable(self) -> None:
         self._enabled = False
@@ -51,6 +52,12 @@ class PlainProgress(ProgressBar):
         super().on_train_start(trainer, pl_module)
         self._started = self._last = time.monotonic()
         self._first_step = trainer.global_step  # a resumed run counts its own speed
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._validated = False
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._validated = self._validated or not trainer.sanity_checking
 
     def _line(self, trainer: L.Trainer, batch: int, outputs: Any) -> str:
         elapsed = time.monotonic() - self._started
@@ -77,8 +84,11 @@ class PlainProgress(ProgressBar):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not (self._enabled and trainer.is_global_zero):
             return
+        # an epoch whose validation did not run (a max_steps stop, check_val_every_n_epoch)
+        # shows no validation figures: the ones Lightning keeps are an earlier epoch's
+        stages = ("train/", "val/") if self._validated else ("train/",)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
-                   if k.startswith(("train/", "val/")) and v.numel() == 1}  # fmt: skip
+                   if k.startswith(stages) and v.numel() == 1}  # fmt: skip
         figures = ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
         took = _clock(time.monotonic() - self._started)
         # a resumed run's clock starts at the resume: "in all" would hide the earlier launches
