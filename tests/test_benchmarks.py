@@ -375,14 +375,25 @@ def test_step_time_keeps_a_scripts_own_error(
 
 
 @pytest.mark.parametrize(
-    "argv", [["--skip", "1.5", "x.py"], ["--skip", "-1", "x.py"], ["nosuch.py"]]
+    ("argv", "message"),
+    [
+        (["--skip", "1.5", "{script}"], "--skip: 1.5: a fraction in [0, 1)"),
+        (["--skip", "-1", "{script}"], "--skip: -1: a fraction in [0, 1)"),
+        (["nosuch.py"], "nosuch.py: no such file"),
+    ],
 )
 def test_step_time_refuses_bad_arguments_before_running(
-    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    script = tmp_path / "script.py"  # exists: only the argument named is wrong
+    script.write_text("raise AssertionError('ran')\n")
+    argv = [a.format(script=script) for a in argv]
     monkeypatch.setattr(sys, "argv", ["step_time.py", *argv])
     with pytest.raises(SystemExit) as stop:
         step_time.main()
     assert stop.value.code == 2
-    err = capsys.readouterr().err
-    assert "a fraction in [0, 1)" in err or "nosuch.py: no such file" in err
+    assert message in capsys.readouterr().err

@@ -7,7 +7,7 @@ to next-token logits ``(batch, steps, vocab)`` and the new state:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -169,19 +169,15 @@ class ScratchRNNLM(nn.Module):
         return outputs @ self.W_hq + self.b_q, state
 
 
+def map_state(state: State, fn: Callable[[Tensor], Tensor]) -> State:
+    """``fn`` applied to each tensor of a state (a tensor, an LSTM's pair, or None)."""
+    if state is None:
+        return None
+    if isinstance(state, tuple | list):
+        return type(state)(map_state(s, fn) for s in state)
+    return fn(state)
+
+
 def detach_state(state: State) -> State:
     """Cut the autograd graph at a state carried into the next batch (truncated BPTT)."""
-    if state is None:
-        return None
-    if isinstance(state, tuple | list):
-        return type(state)(detach_state(s) for s in state)
-    return state.detach()
-
-
-def state_to(state: State, device: torch.device) -> State:
-    """A carried state on ``device`` (one restored from a checkpoint is on the CPU)."""
-    if state is None:
-        return None
-    if isinstance(state, tuple | list):
-        return type(state)(state_to(s, device) for s in state)
-    return state.to(device)
+    return map_state(state, Tensor.detach)

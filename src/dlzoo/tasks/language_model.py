@@ -16,7 +16,7 @@ from dlzoo.data.spec import DataSpec, TokenStreamSpec
 from dlzoo.data.vocab import Vocab
 from dlzoo.inference.continuation import TextContinuation
 from dlzoo.inference.generation import generate
-from dlzoo.models.rnn import State, detach_state, state_to
+from dlzoo.models.rnn import State, detach_state, map_state
 from dlzoo.tasks.base import Baseline, StepOutput, Task
 from dlzoo.tasks.registry import register
 
@@ -121,7 +121,8 @@ class LanguageModelTask(Task):
         # under DDP the checkpoint holds rank zero's rows only: every rank starts afresh
         if self.trainer.world_size > 1:
             state = None
-        self._states["train"] = state_to(state, self.device)
+        device = self.device  # a state restored from a checkpoint is on the CPU
+        self._states["train"] = map_state(state, lambda t: t.to(device))
 
     def example_input(self, batch_size: int = 2) -> Tensor:
         assert self.spec is not None
