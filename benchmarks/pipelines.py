@@ -111,7 +111,13 @@ def load_targets(path: Path = TARGETS_FILE) -> dict[str, dict[str, float]]:
     from omegaconf import OmegaConf
 
     targets = OmegaConf.to_container(OmegaConf.load(path))
-    kinds = {"accuracy", "dlzoo_over_hand", "curriculum_over_dlzoo", "time_to_accuracy_over_hand"}
+    kinds = {
+        "accuracy",
+        "dlzoo_over_hand",
+        "dlzoo_over_lightning",
+        "curriculum_over_dlzoo",
+        "time_to_accuracy_over_hand",
+    }
     if not isinstance(targets, dict) or set(targets) - kinds:
         raise ValueError(f"{path}: expected the sections {sorted(kinds)}, got {targets!r}")
     for kind, limits in targets.items():
@@ -466,19 +472,33 @@ def check_targets(results: dict[str, Any], targets: dict[str, dict[str, float]])
     lines = []
     checks = [
         (kind, key, limit)
-        for kind in ("dlzoo_over_hand", "curriculum_over_dlzoo", "time_to_accuracy_over_hand")
-        for key, limit in targets[kind].items()
+        for kind in (
+            "dlzoo_over_hand",
+            "dlzoo_over_lightning",
+            "curriculum_over_dlzoo",
+            "time_to_accuracy_over_hand",
+        )
+        for key, limit in targets.get(kind, {}).items()
     ]
     for kind, key, limit in checks:
         res = results.get(key)
         if not res:
             continue
-        a, b, c = res.get("curriculum"), res.get("hand"), res.get("dlzoo")
+        a, b, c, d = (res.get(p) for p in ("curriculum", "hand", "dlzoo", "lightning"))
         setup = SETUPS[key]
         name = f"{setup.name} [dlzoo {' '.join(setup.options) or 'defaults'}]"
         if kind == "dlzoo_over_hand":
             value = ratio(c, b)
             text = f"{name}: dlzoo s/epoch ÷ hand-written = {fmt(value)} (target ≤ {limit:g})"
+            ok = value is not None and value <= limit
+        elif kind == "dlzoo_over_lightning":
+            if d is None:  # (d) runs in the mlp_defaults row only
+                continue
+            value = ratio(c, d)
+            text = (
+                f"{name}: dlzoo s/epoch ÷ bare LightningModule = {fmt(value)} "
+                f"(target ≤ {limit:g})"
+            )
             ok = value is not None and value <= limit
         elif kind == "curriculum_over_dlzoo":
             value = ratio(a, c)
@@ -598,7 +618,7 @@ def render(
     ]
     for key, res in results.items():
         setup = SETUPS[key]
-        a, b, c = res.get("curriculum"), res.get("hand"), res.get("dlzoo")
+        a, b, c, d = (res.get(p) for p in ("curriculum", "hand", "dlzoo", "lightning"))
         ratio_ac = ratio(a, c)
         accuracy = targets["accuracy"].get(key)
         target = f" (≥ {accuracy})" if accuracy else ""

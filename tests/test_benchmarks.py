@@ -110,8 +110,21 @@ def test_benchmark_report_checks_the_targets() -> None:
     # 235 steps per epoch: 0.047 s and 0.235 s more per epoch are 0.20 and 1.00 ms per step
     assert "takes 1.05 s per epoch, 1.05× the hand-written loop: 0.20 ms more" in text
     assert "dlzoo's defaults take 1.00 ms more per step" in text
-    # the file's targets: the default MLP's 1.235 is above its 1.15
+    # the file's targets: the default MLP's 1.235 is above its 1.15, and 1.18x bare Lightning
     assert "- NOT met: MLP 784-512-256-10 [dlzoo defaults]: dlzoo s/epoch ÷ hand-written" in text
+    assert (
+        "- NOT met: MLP 784-512-256-10 [dlzoo defaults]: dlzoo s/epoch ÷ bare LightningModule "
+        "= 1.18 (target ≤ 1.05)" in text
+    )
+    # within 5 % of bare Lightning: met; a run without (d) has nothing to check
+    targets["dlzoo_over_lightning"] = {"mlp_defaults": 1.05}
+    results["mlp_defaults"]["dlzoo"] = result(1.09, [0.88, 0.9])
+    assert (
+        "- met: MLP 784-512-256-10 [dlzoo defaults]: dlzoo s/epoch ÷ bare LightningModule "
+        "= 1.04 (target ≤ 1.05)" in pipelines.check_targets(results, targets)
+    )
+    del results["mlp_defaults"]["lightning"]
+    assert not any("bare" in line for line in pipelines.check_targets(results, targets))
 
 
 def test_the_saved_run_renders_again(tmp_path: Path) -> None:

@@ -180,3 +180,27 @@ def test_cnn_small_takes_one_convolution_count_per_stage():
     for bad in ([1, 2], [0, 1, 1], [1.5, 2, 2], True, "abc", [1, 2, 2, 3]):
         with pytest.raises(ConfigError, match=r"convs_per_stage=.*one per stage \(3 for"):
             CNNSmall((1, 28, 28), 10, channels=[16, 32, 64], convs_per_stage=bad)
+
+
+def test_cnn_small_flatten_pooling_keeps_every_position():
+    """``pooling=flatten``: the classifier takes every position of the last stage's maps
+    (odd sizes floored by each pooling, like ``MaxPool2d``); anything else is named."""
+    from dlzoo.models.cnn_small import CNNSmall
+
+    torch.manual_seed(0)
+    flat = CNNSmall((1, 28, 28), 10, channels=[4, 8, 16], pooling="flatten").eval()
+    assert flat.head[-1].in_features == 16 * 7 * 7
+    odd = CNNSmall((1, 30, 27), 10, channels=[4, 8, 16], pooling="flatten")  # 30->15->7, 27->13->6
+    assert odd(torch.rand(2, 1, 30, 27)).shape == (2, 10)
+    assert odd.head[-1].in_features == 16 * 7 * 6
+    # channels-last training (the preset's memory format) runs through the flattened head
+    last = flat.to(memory_format=torch.channels_last)
+    x = torch.rand(3, 1, 28, 28).to(memory_format=torch.channels_last)
+    last(x).sum().backward()
+
+    avg = CNNSmall((1, 28, 28), 10, channels=[4, 8, 16]).eval()
+    assert avg.head[-1].in_features == 16
+    with pytest.raises(ConfigError, match=r"pooling='max': one of 'avg', 'flatten'"):
+        CNNSmall((1, 28, 28), 10, channels=[4, 8, 16], pooling="max")
+    with pytest.raises(ConfigError, match=r"pooling=flatten: 4 poolings leave nothing of a 8x8"):
+        CNNSmall((1, 8, 8), 10, channels=[4, 4, 4, 4, 4], pooling="flatten")

@@ -29,6 +29,10 @@ class CNNSmall(nn.Module):
         convs_per_stage: conv-BN-ReLU layers per stage, or one count per stage (``[1, 2, 2]``:
             one convolution at full resolution, where a layer costs the most).
         dropout: dropout before the classifier.
+        pooling: how the last stage's maps reach the classifier: ``"avg"`` averages each
+            channel over the image (global average pooling), ``"flatten"`` keeps every
+            position (a linear layer over all of them: where on a centred 28 px image a
+            feature sits tells garments apart, at little cost).
     """
 
     def __init__(
@@ -38,6 +42,7 @@ class CNNSmall(nn.Module):
         channels: Sequence[int] = (32, 64, 128),
         convs_per_stage: int | Sequence[int] = 1,
         dropout: float = 0.1,
+        pooling: str = "avg",
     ) -> None:
         super().__init__()
         if len(input_shape) != 3:
@@ -62,11 +67,25 @@ class CNNSmall(nn.Module):
             if i < len(channels) - 1:
                 layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
+        if pooling == "avg":
+            pool: nn.Module = nn.AdaptiveAvgPool2d(1)
+            features = width
+        elif pooling == "flatten":
+            pool = nn.Identity()
+            height, breadth = (int(n) >> (len(channels) - 1) for n in input_shape[1:])
+            if height < 1 or breadth < 1:
+                raise ConfigError(
+                    f"model.net.pooling=flatten: {len(channels) - 1} poolings leave nothing of "
+                    f"a {input_shape[1]}x{input_shape[2]} image; use fewer stages or pooling=avg"
+                )
+            features = width * height * breadth
+        else:
+            raise ConfigError(f"model.net.pooling={pooling!r}: one of 'avg', 'flatten'")
         self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1),
+            pool,
             nn.Flatten(),
             nn.Dropout(dropout),
-            nn.Linear(width, num_outputs),
+            nn.Linear(features, num_outputs),
         )
 
     def forward(self, x: Tensor) -> Tensor:
