@@ -618,7 +618,7 @@ def render(
     ]
     for key, res in results.items():
         setup = SETUPS[key]
-        a, b, c, d = (res.get(p) for p in ("curriculum", "hand", "dlzoo", "lightning"))
+        a, b, c = res.get("curriculum"), res.get("hand"), res.get("dlzoo")
         ratio_ac = ratio(a, c)
         accuracy = targets["accuracy"].get(key)
         target = f" (≥ {accuracy})" if accuracy else ""
