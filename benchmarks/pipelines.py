@@ -496,8 +496,7 @@ def check_targets(results: dict[str, Any], targets: dict[str, dict[str, float]])
                 continue
             value = ratio(c, d)
             text = (
-                f"{name}: dlzoo s/epoch ÷ bare LightningModule = {fmt(value)} "
-                f"(target ≤ {limit:g})"
+                f"{name}: dlzoo s/epoch ÷ bare LightningModule = {fmt(value)} (target ≤ {limit:g})"
             )
             ok = value is not None and value <= limit
         elif kind == "curriculum_over_dlzoo":
