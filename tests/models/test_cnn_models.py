@@ -202,5 +202,13 @@ def test_cnn_small_flatten_pooling_keeps_every_position():
     assert avg.head[-1].in_features == 16
     with pytest.raises(ConfigError, match=r"pooling='max': one of 'avg', 'flatten'"):
         CNNSmall((1, 28, 28), 10, channels=[4, 8, 16], pooling="max")
-    with pytest.raises(ConfigError, match=r"pooling=flatten: 4 poolings leave nothing of a 8x8"):
-        CNNSmall((1, 8, 8), 10, channels=[4, 4, 4, 4, 4], pooling="flatten")
+    # too many stages for the image: refused in one line for either pooling (avg used to
+    # fail inside max pooling with a traceback), naming how many stages fit
+    for pooling in ("avg", "flatten"):
+        with pytest.raises(ConfigError, match=r"channels=\[4, 4, 4, 4, 4\]: its 4 poolings leave "
+                           r"nothing of a 8x8 image; use at most 4 stages"):  # fmt: skip
+            CNNSmall((1, 8, 8), 10, channels=[4, 4, 4, 4, 4], pooling=pooling)
+        net = CNNSmall((1, 8, 8), 10, channels=[4, 4, 4, 4], pooling=pooling)  # 8->4->2->1
+        assert net(torch.rand(2, 1, 8, 8)).shape == (2, 10)
+    with pytest.raises(ConfigError, match=r"channels=\[\]: give at least one stage's width"):
+        CNNSmall((1, 28, 28), 10, channels=[])

@@ -239,6 +239,14 @@ CASES: list[tuple[str, list[str], str]] = [
         r"timemachine\.txt has sha1 .* but .* was expected",
     ),
     ("resize-zero", ["data=fashion_mnist", "data.resize=0"], r"data\.resize=0"),
+    ("resize-text", ["data=fashion_mnist", "data.resize=abc"], r"data\.resize='abc': must be"),
+    ("resize-fraction", ["data=fashion_mnist", "data.resize=17.5"], r"data\.resize=17\.5"),
+    ("resize-list", ["data=fashion_mnist", "data.resize=[20,33]"], r"data\.resize=\[20, 33\]"),
+    (
+        "cnn-small-too-deep",
+        ["model=cnn_small", "data=fashion_mnist", "model.net.channels=[8,8,8,8,8,8]"],
+        r"model\.net\.channels=\[8, 8, 8, 8, 8, 8\]: its 5 poolings leave nothing of a 28x28",
+    ),
     ("std-zero", ["data=fashion_mnist", "data.std=0"], r"data\.std=0"),
     (
         "mean-without-std",

@@ -140,8 +140,11 @@ class IdxImageDataModule(InMemoryDataModule):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        if resize is not None and int(resize) < 1:
-            raise ConfigError(f"data.resize={resize}: must be a positive image size or null")
+        whole = isinstance(resize, int) and not isinstance(resize, bool)
+        if resize is not None and (not whole or resize < 1):
+            raise ConfigError(
+                f"data.resize={resize!r}: must be a positive whole image size (pixels) or null"
+            )
         if (mean is None) != (std is None):
             raise ConfigError("data.mean and data.std must be given together (or both null)")
         self.data_dir = Path(data_dir)

@@ -49,6 +49,16 @@ class CNNSmall(nn.Module):
             raise ConfigError(
                 f"cnn_small needs (C, H, W) images, got input shape {tuple(input_shape)}"
             )
+        if not channels:
+            raise ConfigError("model.net.channels=[]: give at least one stage's width")
+        poolings = len(channels) - 1  # 2x2 max pooling after each stage but the last
+        if min(int(n) >> poolings for n in input_shape[1:]) < 1:
+            raise ConfigError(
+                f"model.net.channels={list(channels)}: its {poolings} poolings leave nothing "
+                f"of a {input_shape[1]}x{input_shape[2]} image; use at most "
+                f"{min(int(n) for n in input_shape[1:]).bit_length()} stages at this size "
+                "(or a larger data.resize)"
+            )
         given = convs_per_stage
         counts = [given] * len(channels) if isinstance(given, int) else list(given)
         whole = all(isinstance(n, int) and not isinstance(n, bool) for n in counts)
@@ -72,12 +82,7 @@ class CNNSmall(nn.Module):
             features = width
         elif pooling == "flatten":
             pool = nn.Identity()
-            height, breadth = (int(n) >> (len(channels) - 1) for n in input_shape[1:])
-            if height < 1 or breadth < 1:
-                raise ConfigError(
-                    f"model.net.pooling=flatten: {len(channels) - 1} poolings leave nothing of "
-                    f"a {input_shape[1]}x{input_shape[2]} image; use fewer stages or pooling=avg"
-                )
+            height, breadth = (int(n) >> poolings for n in input_shape[1:])
             features = width * height * breadth
         else:
             raise ConfigError(f"model.net.pooling={pooling!r}: one of 'avg', 'flatten'")
