@@ -187,8 +187,7 @@ def test_cnn_small_flatten_pooling_keeps_every_position():
     (odd sizes floored by each pooling, like ``MaxPool2d``); anything else is named."""
     from dlzoo.models.cnn_small import CNNSmall
 
-    torch.manual_seed(0)
-    flat = CNNSmall((1, 28, 28), 10, channels=[4, 8, 16], pooling="flatten").eval()
+    flat = CNNSmall((1, 28, 28), 10, channels=[4, 8, 16], pooling="flatten")
     assert flat.head[-1].in_features == 16 * 7 * 7
     odd = CNNSmall((1, 30, 27), 10, channels=[4, 8, 16], pooling="flatten")  # 30->15->7, 27->13->6
     assert odd(torch.rand(2, 1, 30, 27)).shape == (2, 10)
@@ -198,7 +197,7 @@ def test_cnn_small_flatten_pooling_keeps_every_position():
     x = torch.rand(3, 1, 28, 28).to(memory_format=torch.channels_last)
     last(x).sum().backward()
 
-    avg = CNNSmall((1, 28, 28), 10, channels=[4, 8, 16]).eval()
+    avg = CNNSmall((1, 28, 28), 10, channels=[4, 8, 16])
     assert avg.head[-1].in_features == 16
     with pytest.raises(ConfigError, match=r"pooling='max': one of 'avg', 'flatten'"):
         CNNSmall((1, 28, 28), 10, channels=[4, 8, 16], pooling="max")

@@ -52,7 +52,8 @@ class CNNSmall(nn.Module):
         if not channels:
             raise ConfigError("model.net.channels=[]: give at least one stage's width")
         poolings = len(channels) - 1  # 2x2 max pooling after each stage but the last
-        if min(int(n) >> poolings for n in input_shape[1:]) < 1:
+        height, breadth = (int(n) >> poolings for n in input_shape[1:])  # the last maps' size
+        if min(height, breadth) < 1:
             raise ConfigError(
                 f"model.net.channels={list(channels)}: its {poolings} poolings leave nothing "
                 f"of a {input_shape[1]}x{input_shape[2]} image; use at most "
@@ -82,7 +83,6 @@ class CNNSmall(nn.Module):
             features = width
         elif pooling == "flatten":
             pool = nn.Identity()
-            height, breadth = (int(n) >> poolings for n in input_shape[1:])
             features = width * height * breadth
         else:
             raise ConfigError(f"model.net.pooling={pooling!r}: one of 'avg', 'flatten'")
